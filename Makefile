@@ -1,0 +1,38 @@
+# One entry point for people and CI. `make run` is the main job, `make test` the test suite;
+# both create .venv and install fmops (with torch pinned by constraints.txt) on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+RUN_DIR ?= runs/example
+
+.PHONY: run test install lint format bench clean
+
+run: $(STAMP)
+	$(BIN)/fmops eval qa_accuracy --data-config examples/qa_data_config.json --num-records all --output $(RUN_DIR)
+
+test: $(STAMP)
+	$(BIN)/pytest -n 2 --timeout 900
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,hf]'
+	$(BIN)/fmops setup
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_scoring.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,39 @@
+"""The `fmops` command line. Each command group lives in its own module; heavy imports stay inside commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="fmops",
+    help="Operationalize foundation models: evaluate, compare, customize and serve them on any provider.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+def _register() -> None:
+    from fmops.cli.eval import eval_command, perturb_command, rescore_command
+
+    app.command("eval", no_args_is_help=True)(eval_command)
+    app.command("rescore", no_args_is_help=True)(rescore_command)
+    app.command("perturb", no_args_is_help=True)(perturb_command)
+
+
+_register()
+
+
+@app.command("setup")
+def setup_command() -> None:
+    """Install the offline data fmops needs (WordNet and punkt_tab for METEOR) into FMOPS_HOME."""
+    from fmops.cli._common import user_errors
+    from fmops.metrics.nltk_data import install_nltk_data
+
+    path = user_errors(install_nltk_data)()
+    typer.echo(f"nltk data ready in {path}")

@@ -1,0 +1,221 @@
+"""`fmops eval`: run an fmeval algorithm over a dataset and write a run folder."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fmops.cli._common import DelayedProgress, parse_key_values, user_errors
+
+
+class OnBadRecord(StrEnum):
+    fail = "fail"
+    skip = "skip"
+
+
+def _location(help_text: str) -> object:
+    return typer.Option(help=help_text, metavar="JMESPATH", rich_help_panel="Where the data is")
+
+
+@user_errors
+def eval_command(
+    algorithm: Annotated[str, typer.Argument(help="fmeval algorithm name, e.g. qa_accuracy.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Run folder to write.")],
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="JSON Lines, JSON, CSV, Parquet file, HF datasets folder, s3:// or https:// URI, or a "
+            "built-in dataset name; with --model and no dataset: the algorithm's built-in datasets."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model that generates the outputs: PROVIDER/MODEL or a models.yaml name.",
+            rich_help_panel="Model",
+        ),
+    ] = None,
+    model_arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-M", "--model-arg", help="Model argument KEY=VALUE (repeatable).", rich_help_panel="Model"
+        ),
+    ] = None,
+    prompt_template: Annotated[
+        str | None,
+        typer.Option(
+            help="Prompt template with $model_input (default: the dataset's).", rich_help_panel="Model"
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Most tokens to generate.", rich_help_panel="Model")
+    ] = None,
+    temperature: Annotated[
+        float, typer.Option(help="Sampling temperature (0: greedy, reproducible).", rich_help_panel="Model")
+    ] = 0.0,
+    top_p: Annotated[float | None, typer.Option(help="Nucleus sampling.", rich_help_panel="Model")] = None,
+    stop: Annotated[
+        list[str] | None, typer.Option(help="Stop sequence (repeatable).", rich_help_panel="Model")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Sampling seed, for providers that take one.", rich_help_panel="Model")
+    ] = None,
+    model_input: Annotated[str | None, _location("Location of the model input.")] = None,
+    target_output: Annotated[str | None, _location("Location of the target output(s).")] = None,
+    model_output: Annotated[str | None, _location("Location of the model's output (BYO outputs).")] = None,
+    category: Annotated[str | None, _location("Location of the record's category.")] = None,
+    sent_more_input: Annotated[str | None, _location("Location of the more stereotypical sentence.")] = None,
+    sent_less_input: Annotated[str | None, _location("Location of the less stereotypical sentence.")] = None,
+    sent_more_log_prob: Annotated[str | None, _location("Location of log p(sent_more).")] = None,
+    sent_less_log_prob: Annotated[str | None, _location("Location of log p(sent_less).")] = None,
+    data_config: Annotated[Path | None, typer.Option(help="An fmeval DataConfig JSON file.")] = None,
+    num_records: Annotated[
+        str | None,
+        typer.Option(help="Records to sample (fmeval's sampling), or 'all' for every record in order."),
+    ] = None,
+    config: Annotated[
+        list[str] | None,
+        typer.Option("--config", "-c", help="Algorithm config as fmeval field=value (repeatable)."),
+    ] = None,
+    on_bad_record: Annotated[
+        OnBadRecord, typer.Option(help="Stop at a bad record, or skip and count it.")
+    ] = (OnBadRecord.fail),
+) -> None:
+    """Evaluate a dataset with an fmeval algorithm and write results.json, records/ and manifest.json."""
+    from rich.console import Console
+
+    from fmops.evaluation import evaluate
+    from fmops.evaluation.algorithms import ALGORITHMS
+
+    if algorithm not in ALGORITHMS:
+        from fmops.core.errors import BadInputError
+
+        raise BadInputError(f"unknown algorithm '{algorithm}'; available: {', '.join(sorted(ALGORITHMS))}")
+    locations = {
+        name: value
+        for name, value in {
+            "model_input": model_input,
+            "target_output": target_output,
+            "model_output": model_output,
+            "category": category,
+            "sent_more_input": sent_more_input,
+            "sent_less_input": sent_less_input,
+            "sent_more_log_prob": sent_more_log_prob,
+            "sent_less_log_prob": sent_less_log_prob,
+        }.items()
+        if value is not None
+    }
+    generate_config = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p, "seed": seed}
+    if stop:
+        generate_config["stop"] = tuple(stop)
+    if model is None and (model_arg or prompt_template):
+        from fmops.core.errors import BadInputError
+
+        raise BadInputError("-M and --prompt-template need --model")
+    with DelayedProgress(f"{algorithm}") as progress:
+        run = evaluate(
+            algorithm,
+            model=model,
+            model_args=list(model_arg or []),
+            prompt_template=prompt_template,
+            generate_config={k: v for k, v in generate_config.items() if v is not None},
+            dataset=dataset,
+            data_config=data_config,
+            locations=locations,
+            config=parse_key_values(config, "--config"),
+            num_records=_parse_num_records(num_records),
+            output=output,
+            on_bad_record=on_bad_record.value,
+            progress=progress,
+        )
+    _print_summary(Console(), run)
+
+
+@user_errors
+def rescore_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `fmops eval`.")],
+    config: Annotated[
+        list[str] | None,
+        typer.Option("--config", "-c", help="Changed config as fmeval field=value (repeatable)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the rescored run here (default: in place).")
+    ] = None,
+) -> None:
+    """Score a finished run's stored outputs again with another metric config, without calling a model."""
+    from rich.console import Console
+
+    from fmops.evaluation import rescore
+
+    run = rescore(run_dir, config=parse_key_values(config, "--config"), output=output)
+    _print_summary(Console(), run)
+
+
+def _parse_num_records(raw: str | None) -> int | str | None:
+    if raw is None or raw == "all":
+        return raw
+    try:
+        return int(raw)
+    except ValueError:
+        from fmops.core.errors import BadInputError
+
+        raise BadInputError(f"--num-records expects a positive integer or 'all', got '{raw}'") from None
+
+
+def _print_summary(console: object, run: object) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from fmops.evaluation import EvalRun
+
+    assert isinstance(console, Console) and isinstance(run, EvalRun)
+    for out in run.outputs:
+        table = Table(title=f"{out.eval_name} on {out.dataset_name} ({out.num_records} records)")
+        table.add_column("score")
+        table.add_column("value", justify="right")
+        table.add_column("note")
+        for score in out.dataset_scores or []:
+            value = "-" if score.value is None else f"{score.value:.4f}"
+            table.add_row(score.name, value, score.error or "")
+        console.print(table)
+        if out.error:
+            console.print(f"[yellow]{out.error}[/yellow]")
+    calls = run.manifest.get("model")
+    if calls is not None:
+        usage = [r.get("usage") or {} for r in run.records]
+        made = sum(u.get("calls", 0) - u.get("cached", 0) for u in usage)
+        cached = sum(u.get("cached", 0) for u in usage)
+        console.print(f"model {calls['name']}: {made} calls made, {cached} answered from the response store")
+    if run.skipped:
+        console.print(f"[yellow]skipped {len(run.skipped)} bad record(s)[/yellow]; first: {run.skipped[0]}")
+    console.print(f"wrote {run.output_dir}/results.json, records/ and manifest.json")
+
+
+def perturb_command(
+    perturbation_type: Annotated[
+        str, typer.Argument(metavar="TYPE", help="butter_finger, random_upper_case or whitespace_add_remove.")
+    ],
+    text: Annotated[str, typer.Argument(help="The text to perturb.")],
+    num: Annotated[int, typer.Option("--num", "-n", min=1, help="How many perturbations.")] = 5,
+    seed: Annotated[int, typer.Option(help="numpy default_rng seed (fmeval uses 5).")] = 5,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Perturbation parameter KEY=VALUE (fmeval config names)."),
+    ] = None,
+) -> None:
+    """Print perturbed versions of TEXT as a JSON list, exactly as fmeval's robustness algorithms make them."""
+    _perturb(perturbation_type, text, num, seed, param)
+
+
+@user_errors
+def _perturb(perturbation_type: str, text: str, num: int, seed: int, param: list[str] | None) -> None:
+    from fmops.perturbations import parse_perturbation_params, perturb
+
+    params = parse_perturbation_params(perturbation_type, parse_key_values(param, "--param"))
+    typer.echo(json.dumps(perturb(perturbation_type, text, num, seed, **params), ensure_ascii=False))

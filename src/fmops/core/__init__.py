@@ -1,0 +1,1 @@
+"""Shared types, errors and settings: the bottom layer every other module may import."""

@@ -1,0 +1,436 @@
+"""The evaluation engine: load and sample, generate (when a model is given), score, aggregate, write.
+
+Generation and scoring are separate phases: a run folder keeps every output, so `rescore` can apply
+another metric configuration without calling a model, and the model layer's response store makes an
+interrupted run resume without paying twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import fmops
+from fmops.core.errors import BadInputError
+from fmops.core.results import EvalOutput
+from fmops.data import DataConfig, Dataset, load_dataset
+from fmops.evaluation.algorithms import ALGORITHMS, Algorithm, ScoredRecord, get_algorithm
+from fmops.evaluation.generation import USAGE, run_calls
+from fmops.evaluation.output import RECORD_COLUMNS, output_record, records_file_name, write_run
+from fmops.evaluation.prompts import PromptTemplate
+
+if TYPE_CHECKING:
+    from fmops.models import GenerateConfig, Model
+
+#: fmeval samples with pandas' random_state=1234; recorded in the manifest.
+SAMPLE_SEED = 1234
+_CHUNK = 1000
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class EvalRun:
+    """What one evaluation produced: fmeval-shaped outputs (one per dataset), per-record rows, the manifest."""
+
+    outputs: list[EvalOutput]
+    records: list[dict[str, Any]]
+    manifest: dict[str, Any]
+    output_dir: Path | None = None
+    skipped: list[str] = field(default_factory=list)
+    records_by_dataset: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def output(self) -> EvalOutput:
+        return self.outputs[0]
+
+
+@dataclass
+class _DatasetPlan:
+    config: DataConfig
+    template: str | None
+
+
+def evaluate(
+    algorithm: str | Algorithm,
+    *,
+    model: str | Model | None = None,
+    model_args: Mapping[str, Any] | Sequence[str] | None = None,
+    dataset: str | Path | None = None,
+    data_config: DataConfig | str | Path | None = None,
+    locations: Mapping[str, str] | None = None,
+    config: Mapping[str, Any] | None = None,
+    num_records: int | Literal["all"] | None = None,
+    prompt_template: str | None = None,
+    generate_config: GenerateConfig | Mapping[str, Any] | None = None,
+    output: str | Path | None = None,
+    on_bad_record: Literal["fail", "skip"] = "fail",
+    progress: ProgressCallback | None = None,
+) -> EvalRun:
+    """Evaluate with an fmeval algorithm, on outputs the dataset brings or that `model` generates.
+
+    `dataset` is a file or folder; `locations` maps fmeval column names (`model_input`, `target_output`,
+    `model_output`, `category`, `sent_more_log_prob`, ...) to JMESPath expressions; a required column
+    without a location is looked up under its own name. `data_config` (an fmeval DataConfig or its JSON
+    file) may be given instead of or under `dataset`/`locations`, which then override it. With a model and
+    no dataset, the algorithm runs on its built-in datasets, as fmeval does. `num_records` defaults to the
+    algorithm's default (100; 300 for factual knowledge); "all" keeps every record in file order.
+    """
+    make_algorithm = _algorithm_factory(algorithm, config)
+    probe = make_algorithm()
+    sample_size = _sample_size(probe, num_records)
+    owned_model = isinstance(model, str)
+    the_model = _resolve_model(model, model_args, probe) if model is not None else None
+    gen_config = _generate_config(generate_config)
+    plans = _dataset_plans(probe, dataset, data_config, locations, with_model=the_model is not None)
+
+    started = time.perf_counter()
+    outputs, rows_by_file, dataset_entries, skipped = [], {}, [], []
+    try:
+        for plan in plans:
+            algo = make_algorithm()
+            template = PromptTemplate(prompt_template or plan.template) if the_model is not None else None
+            data = load_dataset(
+                plan.config,
+                num_records=sample_size,
+                required_columns=algo.model_required_columns
+                if the_model is not None
+                else algo.required_columns,
+                on_bad_record=on_bad_record,
+            )
+            records = [dict(r) for r in data.records]
+            if the_model is not None and template is not None:
+                template.check_columns({*data.columns, "model_input"}, data.uri)
+                algo.prepare(records)
+                _generate(algo, the_model, records, template, gen_config, progress)
+            scored = score_dataset(algo, records, progress)
+            file_name = records_file_name(algo.eval_name, data.name)
+            rows = [output_record(r, s, algo.record_fields) for r, s in zip(records, scored, strict=True)]
+            outputs.append(_eval_output(algo, data, records, scored, template, output, file_name))
+            rows_by_file[file_name] = rows
+            dataset_entries.append(_dataset_entry(data, sample_size, template, algo))
+            skipped += data.skipped
+    finally:
+        if owned_model and the_model is not None:
+            the_model.close()
+
+    manifest = _manifest(probe, dataset_entries, the_model, gen_config, time.perf_counter() - started)
+    out_dir = Path(output) if output is not None else None
+    if out_dir is not None:
+        write_run(out_dir, outputs, rows_by_file, manifest)
+    all_rows = [row for rows in rows_by_file.values() for row in rows]
+    return EvalRun(outputs, all_rows, manifest, out_dir, skipped, rows_by_file)
+
+
+def rescore(
+    run_dir: str | Path,
+    *,
+    config: Mapping[str, Any] | None = None,
+    output: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> EvalRun:
+    """Score a finished run's stored outputs again, with the config changed by `config`; no model call.
+
+    The new run folder (default: the same folder) gets new results, records and a manifest that says
+    what it was rescored from.
+    """
+    source = Path(run_dir)
+    manifest_path = source / "manifest.json"
+    if not manifest_path.is_file():
+        raise BadInputError(f"{source}: not a run folder (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text())
+    options = {**manifest.get("config", {}), **dict(config or {})}
+    algo_name = manifest["algorithm"]
+    outputs, rows_by_file = [], {}
+    for entry in manifest["datasets"]:
+        algo = get_algorithm(algo_name, options)
+        file_name = records_file_name(algo_name, entry["name"])
+        records = [
+            _record_from_row(json.loads(line), algo) for line in _read_lines(source / "records" / file_name)
+        ]
+        scored = score_dataset(algo, records, progress)
+        rows_by_file[file_name] = [
+            output_record(r, s, algo.record_fields) for r, s in zip(records, scored, strict=True)
+        ]
+        dataset_scores, category_scores = algo.aggregate(records, scored)
+        out_dir = Path(output) if output is not None else source
+        outputs.append(
+            EvalOutput(
+                eval_name=algo_name,
+                dataset_name=entry["name"],
+                dataset_scores=dataset_scores,
+                category_scores=category_scores,
+                prompt_template=entry.get("prompt_template"),
+                output_path=str(out_dir / "records" / file_name),
+                num_records=len(records),
+            )
+        )
+    new_manifest = {
+        **manifest,
+        "config": get_algorithm(algo_name, options).config.model_dump(mode="json"),
+        "rescored": {"from": str(source), "at": _now(), "changed": dict(config or {})},
+    }
+    target = Path(output) if output is not None else source
+    write_run(target, outputs, rows_by_file, new_manifest)
+    rows = [r for rs in rows_by_file.values() for r in rs]
+    return EvalRun(outputs, rows, new_manifest, target, [], rows_by_file)
+
+
+def _read_lines(path: Path) -> list[str]:
+    if not path.is_file():
+        raise BadInputError(f"{path}: records file missing from the run folder")
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _record_from_row(row: dict[str, Any], algo: Algorithm) -> dict[str, Any]:
+    keep = (*RECORD_COLUMNS, *algo.record_fields, "row", USAGE)
+    return {k: row[k] for k in keep if k in row}
+
+
+def _algorithm_factory(
+    algorithm: str | Algorithm, config: Mapping[str, Any] | None
+) -> Callable[[], Algorithm]:
+    """Algorithms hold per-run state (perturbation RNG, labels): every dataset gets a fresh one."""
+    if isinstance(algorithm, Algorithm):
+        if config:
+            raise BadInputError("pass config options either in the Algorithm object or as `config`, not both")
+        cls, frozen = type(algorithm), algorithm.config
+        return lambda: cls(frozen)
+    get_algorithm(algorithm, dict(config or {}))  # validate once, up front
+    return lambda: get_algorithm(algorithm, dict(config or {}))
+
+
+def _resolve_model(model: str | Model, model_args: Any, algo: Algorithm) -> Model:
+    from fmops.models import CapabilityError, Model, get_model
+
+    the_model = get_model(model, model_args) if isinstance(model, str) else model
+    assert isinstance(the_model, Model)
+    needs_scores = (
+        type(algo).model_calls is not Algorithm.model_calls and algo.eval_name == "prompt_stereotyping"
+    )
+    if needs_scores and not the_model.capabilities.score:
+        raise CapabilityError(
+            f"{algo.eval_name} needs log-probabilities of given texts, and model {the_model.name} cannot score "
+            "texts; use a model that can (local hf/zoo models, OpenAI-compatible completions with echo+logprobs) "
+            "or bring the log-probabilities as sent_more_log_prob/sent_less_log_prob columns"
+        )
+    return the_model
+
+
+def _generate_config(value: GenerateConfig | Mapping[str, Any] | None) -> GenerateConfig:
+    from fmops.models import GenerateConfig
+
+    if isinstance(value, GenerateConfig):
+        return value
+    # Greedy decoding by default: evaluations should be reproducible and their outputs cacheable.
+    return GenerateConfig(**{"temperature": 0.0, **dict(value or {})})
+
+
+def _generate(
+    algo: Algorithm,
+    model: Model,
+    records: list[dict[str, Any]],
+    template: PromptTemplate,
+    gen_config: GenerateConfig,
+    progress: ProgressCallback | None,
+) -> None:
+    plans = [algo.model_calls(record, template) for record in records]
+    run_calls(model, records, plans, gen_config, progress)
+    followups = algo.followup_calls(records)
+    if any(followups):
+        run_calls(model, records, followups, gen_config, progress)
+
+
+def _dataset_plans(
+    algo: Algorithm,
+    dataset: str | Path | None,
+    data_config: DataConfig | str | Path | None,
+    locations: Mapping[str, str] | None,
+    *,
+    with_model: bool,
+) -> list[_DatasetPlan]:
+    if dataset is None and data_config is None:
+        if not with_model:
+            raise BadInputError("no dataset: pass --dataset PATH or a --data-config file with dataset_uri")
+        from fmops.data.builtin import builtin_datasets_for, resolve_builtin
+
+        builtins = builtin_datasets_for(algo.eval_name)
+        return [_DatasetPlan(resolve_builtin(b.name), b.default_prompt_template) for b in builtins]
+    if dataset is not None and str(dataset) in _builtin_names() and not Path(str(dataset)).exists():
+        from fmops.data.builtin import BUILTIN_DATASETS, resolve_builtin
+
+        return [
+            _DatasetPlan(
+                resolve_builtin(str(dataset)), BUILTIN_DATASETS[str(dataset)].default_prompt_template
+            )
+        ]
+    resolved = resolve_data_config(
+        algo, dataset=dataset, data_config=data_config, locations=locations, with_model=with_model
+    )
+    return [_DatasetPlan(resolved, None)]
+
+
+def _builtin_names() -> set[str]:
+    try:
+        from fmops.data.builtin import BUILTIN_DATASETS
+    except ImportError:
+        return set()
+    return set(BUILTIN_DATASETS)
+
+
+def resolve_data_config(
+    algo: Algorithm,
+    *,
+    dataset: str | Path | None,
+    data_config: DataConfig | str | Path | None,
+    locations: Mapping[str, str] | None,
+    with_model: bool = False,
+) -> DataConfig:
+    """Merge a DataConfig (object or JSON file), a dataset path and explicit locations into one DataConfig."""
+    if isinstance(data_config, str | Path):
+        base = DataConfig.from_json_file(Path(data_config)).model_dump(exclude_none=True)
+    elif isinstance(data_config, DataConfig):
+        base = data_config.model_dump(exclude_none=True)
+    else:
+        base = {}
+    if dataset is not None:
+        base["dataset_uri"] = str(dataset)
+        base.pop("dataset_mime_type", None)
+        base.setdefault("dataset_name", _dataset_name(str(dataset)))
+    if "dataset_uri" not in base:
+        raise BadInputError("no dataset: pass --dataset PATH or a --data-config file with dataset_uri")
+    base.setdefault("dataset_name", _dataset_name(base["dataset_uri"]))
+    for column, path in (locations or {}).items():
+        base[f"{column}_location"] = path
+    required = algo.model_required_columns if with_model else algo.required_columns
+    for column in required:
+        base.setdefault(f"{column}_location", column)
+    for column in algo.optional_columns:
+        if f"{column}_location" not in base and column != "category":
+            base[f"{column}_location"] = column
+    if with_model:  # the model produces the outputs; a model_output column in the data is not used
+        base.pop("model_output_location", None)
+    return DataConfig(**base)
+
+
+def _dataset_name(uri: str) -> str:
+    name = Path(uri.rstrip("/")).name
+    for suffix in (".jsonl", ".jsonlines", ".json", ".csv", ".parquet", ".pq"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name or "dataset"
+
+
+def _sample_size(algo: Algorithm, num_records: int | Literal["all"] | None) -> int | None:
+    if num_records is None:
+        return algo.default_num_records
+    if num_records == "all":
+        return None
+    if not isinstance(num_records, int) or num_records <= 0:
+        raise BadInputError(f"num_records must be a positive integer or 'all', got {num_records!r}")
+    return num_records
+
+
+def score_dataset(
+    algo: Algorithm, records: Sequence[dict[str, Any]], progress: ProgressCallback | None = None
+) -> list[ScoredRecord]:
+    """Score in chunks so a progress bar can follow. Records whose model call failed get that error."""
+    algo.prepare(records)
+    names = tuple(algo.score_names)
+    scored: list[ScoredRecord | None] = [None] * len(records)
+    ok = [i for i, r in enumerate(records) if not r.get("error")]
+    for i, record in enumerate(records):
+        if record.get("error"):
+            scored[i] = ScoredRecord(errors=dict.fromkeys(names, f"model call failed: {record['error']}"))
+    for start in range(0, len(ok), _CHUNK):
+        chunk = ok[start : start + _CHUNK]
+        for i, result in zip(chunk, algo.score_records([records[i] for i in chunk]), strict=True):
+            scored[i] = result
+        if progress is not None:
+            progress(min(start + _CHUNK, len(ok)), len(ok))
+    return [s for s in scored if s is not None]
+
+
+def _eval_output(
+    algo: Algorithm,
+    data: Dataset,
+    records: Sequence[dict[str, Any]],
+    scored: Sequence[ScoredRecord],
+    template: PromptTemplate | None,
+    output: str | Path | None,
+    file_name: str,
+) -> EvalOutput:
+    dataset_scores, category_scores = algo.aggregate(records, scored)
+    failed = sum(1 for r in records if r.get("error"))
+    return EvalOutput(
+        eval_name=algo.eval_name,
+        dataset_name=data.name,
+        dataset_scores=dataset_scores,
+        category_scores=category_scores,
+        prompt_template=template.text if template is not None else None,
+        output_path=str(Path(output) / "records" / file_name) if output is not None else None,
+        error=f"{failed} of {len(records)} records failed in the model call" if failed else None,
+        num_records=len(records),
+        num_skipped_records=len(data.skipped) or None,
+    )
+
+
+def _dataset_entry(
+    data: Dataset, sample_size: int | None, template: PromptTemplate | None, algo: Algorithm
+) -> dict[str, Any]:
+    return {
+        "name": data.name,
+        "uri": data.uri,
+        "sha256": data.sha256,
+        "total_rows": data.total_rows,
+        "skipped_records": len(data.skipped),
+        "prompt_template": template.text if template is not None else None,
+        "sampling": {
+            "num_records": sample_size if sample_size is not None else "all",
+            "seed": SAMPLE_SEED,
+            "rows": list(data.sampled_rows),
+        },
+        **algo.manifest_info(),
+    }
+
+
+def _manifest(
+    algo: Algorithm,
+    datasets: list[dict[str, Any]],
+    model: Model | None,
+    gen_config: GenerateConfig,
+    elapsed_s: float,
+) -> dict[str, Any]:
+    """Everything that makes a run comparable and reproducible."""
+    return {
+        "fmops_version": fmops.__version__,
+        "created_at": _now(),
+        "algorithm": algo.eval_name,
+        "config": algo.config.model_dump(mode="json"),
+        "datasets": datasets,
+        "model": _model_entry(model, gen_config) if model is not None else None,
+        "elapsed_s": round(elapsed_s, 3),
+    }
+
+
+def _model_entry(model: Model, gen_config: GenerateConfig) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "provider": model.api.provider,
+        "model": model.api.model,
+        "fingerprint": model.fingerprint,
+        "generate_config": gen_config.model_dump(mode="json"),
+        "capabilities": model.capabilities.model_dump(mode="json"),
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+__all__ = ["ALGORITHMS", "EvalRun", "evaluate", "rescore", "resolve_data_config", "score_dataset"]

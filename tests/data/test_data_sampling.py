@@ -1,0 +1,103 @@
+"""Sampling parity with pandas `DataFrame.sample(n, random_state=1234)` and with fmeval's observed picks."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fmops.data import DataConfig, load_dataset
+from fmops.data.sampling import MAX_ROWS_TO_SAMPLE_FROM, sample_positions
+
+OBSERVED = json.loads(
+    (Path(__file__).parent / "fixtures" / "fmeval_observed.json").read_text(encoding="utf-8")
+)
+
+
+def pandas_sample(count: int, num_records: int) -> list[int]:
+    """What fmeval does: first 100 000 rows, then DataFrame.sample(min(n, count), random_state=1234)."""
+    frame = pd.DataFrame({"i": range(min(count, MAX_ROWS_TO_SAMPLE_FROM))})
+    return frame.sample(min(num_records, count), random_state=1234)["i"].tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(count=st.integers(min_value=1, max_value=5000), num_records=st.integers(min_value=1, max_value=6000))
+def test_matches_pandas(count: int, num_records: int) -> None:
+    assert sample_positions(count, num_records) == pandas_sample(count, num_records)
+
+
+def test_matches_pandas_over_100k_rows() -> None:
+    assert sample_positions(150_000, 300) == pandas_sample(150_000, 300)
+    assert max(sample_positions(150_000, 50_000)) < MAX_ROWS_TO_SAMPLE_FROM
+
+
+def test_matches_fmeval_observations() -> None:
+    # Datasets of `count` records {"q": "q<i>", "a": i}; fmeval returned these positions, in this order.
+    for key, positions in OBSERVED["samples"].items():
+        count, num_records = map(int, key.split("/"))
+        assert sample_positions(count, num_records) == positions, key
+
+
+def test_none_keeps_file_order_and_edge_cases() -> None:
+    assert sample_positions(5, None) == [0, 1, 2, 3, 4]
+    assert sample_positions(0, 10) == []
+    assert sorted(sample_positions(7, 100)) == list(range(7))
+    # More requested than the 100 000-row pool: capped at the pool (fmeval's pandas would raise).
+    assert len(sample_positions(100_010, 200_000)) == MAX_ROWS_TO_SAMPLE_FROM
+    with pytest.raises(ValueError):
+        sample_positions(5, 0)
+
+
+def _qa_jsonl(path: Path, count: int) -> Path:
+    path.write_text(
+        "".join(json.dumps({"q": f"q{i}", "a": i}) + "\n" for i in range(count)), encoding="utf-8"
+    )
+    return path
+
+
+@pytest.mark.parametrize("key", ["20/20", "1508/100"])
+def test_load_dataset_picks_the_same_records_as_fmeval(tmp_path: Path, key: str) -> None:
+    count, num_records = map(int, key.split("/"))
+    path = _qa_jsonl(tmp_path / "qa.jsonl", count)
+    config = DataConfig(
+        dataset_name="qa", dataset_uri=str(path), model_input_location="q", target_output_location="a"
+    )
+    dataset = load_dataset(config, num_records=num_records)
+    expected = OBSERVED["samples"][key]
+    assert dataset.sampled_rows == expected
+    assert [r["model_input"] for r in dataset.records] == [f"q{i}" for i in expected]
+    assert [r["target_output"] for r in dataset.records] == [str(i) for i in expected]
+
+
+def test_load_speed_10k_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {"question": f"What is the capital of country {i}?", "answer": f"city {i}", "cat": "geo"}
+            )
+            + "\n"
+            for i in range(10_000)
+        ),
+        encoding="utf-8",
+    )
+    config = DataConfig(
+        dataset_name="big",
+        dataset_uri=str(path),
+        model_input_location="question",
+        target_output_location="answer",
+        category_location="cat",
+    )
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        dataset = load_dataset(config, num_records=None)
+        best = min(best, time.perf_counter() - start)
+    assert dataset.total_rows == 10_000
+    # The target is well under 0.2 s (about 0.05 s here); the bound leaves room for slow CI machines.
+    assert best < 0.5, f"loading 10k JSONL records took {best:.3f} s"
