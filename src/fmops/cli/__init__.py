@@ -25,6 +25,10 @@ def _register() -> None:
     app.command("rescore", no_args_is_help=True)(rescore_command)
     app.command("perturb", no_args_is_help=True)(perturb_command)
 
+    from fmops.cli.compare import compare_command
+
+    app.command("compare", no_args_is_help=True)(compare_command)
+
 
 _register()
 

@@ -21,43 +21,74 @@ USAGE = "usage"
 
 
 def run_calls(
-    model: Model,
+    model: Model | None,
     records: Sequence[Record],
     plans: Sequence[Sequence[ModelCall]],
     generate_config: GenerateConfig,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Make every planned call and write each result into its record (or its error into `record["error"]`)."""
-    from fmops.models import GenerateRequest, ScoreRequest
+    """Make every planned call and write each result into its record (or its error under `error_key`).
 
-    generate = [(i, c) for i, plan in enumerate(plans) for c in plan if c.op == "generate"]
-    score = [(i, c) for i, plan in enumerate(plans) for c in plan if c.op == "score"]
-    if not generate and not score:
-        return
-    total = len(generate) + len(score)
-    done = {"generate": 0, "score": 0}
+    Calls addressed to a helper model (a judge) go to that model, opened once for the whole phase.
+    """
+    from fmops.core.errors import BadInputError
+    from fmops.models import get_model
 
-    def report(op: str) -> Callable[[int, int], None]:
+    by_model: dict[tuple[str | None, tuple[str, ...]], list[tuple[int, ModelCall]]] = {}
+    for i, plan in enumerate(plans):
+        for call in plan:
+            by_model.setdefault((call.model, call.model_args), []).append((i, call))
+    total = sum(len(calls) for calls in by_model.values())
+    done: dict[tuple[Any, ...], int] = {}
+
+    def report(key: tuple[Any, ...]) -> Callable[[int, int], None]:
         def update(n: int, _total: int) -> None:
-            done[op] = n
+            done[key] = n
             if progress is not None:
-                progress(done["generate"] + done["score"], total)
+                progress(sum(done.values()), total)
 
         return update
 
-    async def call_all() -> tuple[Sequence[ModelResult], Sequence[ModelResult]]:
-        requests = [
-            GenerateRequest(prompt=c.text, config=generate_config, sample_index=c.sample_index)
-            for _, c in generate
-        ]
-        texts = [ScoreRequest(text=c.text) for _, c in score]
-        gen = model.generate(requests, progress=report("generate")) if requests else _nothing()
-        sco = model.score(texts, progress=report("score")) if texts else _nothing()
-        return await asyncio.gather(gen, sco)
+    for (spec, args), calls in by_model.items():
+        if spec is None and model is None:
+            raise BadInputError("this algorithm needs a model (--model) to produce outputs")
+        target = model if spec is None else get_model(spec, list(args))
+        try:
+            results = asyncio.run(_call_model(target, calls, generate_config, report, (spec, args)))
+        finally:
+            if spec is not None:
+                target.close()
+        for (i, call), result in zip(calls, results, strict=True):
+            _put(records[i], call, result)
 
-    generated, scored = asyncio.run(call_all())
-    for (i, call), result in [*zip(generate, generated, strict=True), *zip(score, scored, strict=True)]:
-        _put(records[i], call, result)
+
+async def _call_model(
+    model: Model,
+    calls: Sequence[tuple[int, ModelCall]],
+    generate_config: GenerateConfig,
+    report: Callable[[tuple[Any, ...]], Callable[[int, int], None]],
+    key: tuple[Any, ...],
+) -> list[ModelResult]:
+    from fmops.models import GenerateRequest, ScoreRequest
+
+    def config_for(call: ModelCall) -> GenerateConfig:
+        if call.max_tokens is None:
+            return generate_config
+        return generate_config.model_copy(update={"max_tokens": call.max_tokens})
+
+    generate = [(n, c) for n, (_, c) in enumerate(calls) if c.op == "generate"]
+    score = [(n, c) for n, (_, c) in enumerate(calls) if c.op == "score"]
+    requests = [
+        GenerateRequest(prompt=c.text, config=config_for(c), sample_index=c.sample_index) for _, c in generate
+    ]
+    texts = [ScoreRequest(text=c.text) for _, c in score]
+    gen = model.generate(requests, progress=report((*key, "generate"))) if requests else _nothing()
+    sco = model.score(texts, progress=report((*key, "score"))) if texts else _nothing()
+    generated, scored = await asyncio.gather(gen, sco)
+    results: list[Any] = [None] * len(calls)
+    for (n, _), result in [*zip(generate, generated, strict=True), *zip(score, scored, strict=True)]:
+        results[n] = result
+    return results
 
 
 async def _nothing() -> list[Any]:
@@ -67,28 +98,37 @@ async def _nothing() -> list[Any]:
 def _put(record: Record, call: ModelCall, result: ModelResult) -> None:
     if call.prompt_key is not None:
         record[call.prompt_key] = call.text
-    usage = record.setdefault(
-        USAGE,
-        {"calls": 0, "cached": 0, "input_tokens": 0, "output_tokens": 0, "cost": None, "latency_s": None},
-    )
-    usage["calls"] += 1
-    usage["cached"] += int(result.cached)
-    usage["input_tokens"] += result.input_tokens or 0
-    usage["output_tokens"] += result.output_tokens or 0
-    if result.cost is not None:
-        usage["cost"] = (usage["cost"] or 0.0) + result.cost
-    if call.key in ("model_output", "sent_more_log_prob"):  # the record's main call
-        usage["latency_s"] = result.latency_s
-        if result.ttft_s is not None:
-            usage["ttft_s"] = result.ttft_s
-        if result.token_source is not None:
-            usage["token_source"] = str(result.token_source)
+    if call.model is not None:  # a helper model's calls are its own cost, kept apart
+        _account(record.setdefault("judge_usage", _empty_usage()), result)
+    else:
+        usage = record.setdefault(USAGE, _empty_usage())
+        _account(usage, result)
+        if call.key in ("model_output", "sent_more_log_prob"):  # the record's main call
+            usage["latency_s"] = result.latency_s
+            if result.ttft_s is not None:
+                usage["ttft_s"] = result.ttft_s
+            if result.token_source is not None:
+                usage["token_source"] = str(result.token_source)
     if result.error is not None:
         message = f"{call.key}: {result.error}"
-        record["error"] = f"{record['error']}; {message}" if record.get("error") else message
+        previous = record.get(call.error_key)
+        record[call.error_key] = f"{previous}; {message}" if previous else message
         return
     value = result.text if call.op == "generate" else result.logprob
     if call.index is None:
         record[call.key] = value
     else:
         record[call.key][call.index] = value
+
+
+def _empty_usage() -> dict[str, Any]:
+    return {"calls": 0, "cached": 0, "input_tokens": 0, "output_tokens": 0, "cost": None, "latency_s": None}
+
+
+def _account(usage: dict[str, Any], result: ModelResult) -> None:
+    usage["calls"] += 1
+    usage["cached"] += int(result.cached)
+    usage["input_tokens"] += result.input_tokens or 0
+    usage["output_tokens"] += result.output_tokens or 0
+    if result.cost is not None:
+        usage["cost"] = (usage["cost"] or 0.0) + result.cost

@@ -46,8 +46,9 @@ def output_record(
     out["row"] = record["row"]
     out.update({name: record[name] for name in record_fields if name in record})
     out.update(scored.extras)
-    if "usage" in record:
-        out["usage"] = record["usage"]
+    for usage in ("usage", "judge_usage"):
+        if usage in record:
+            out[usage] = record[usage]
     return out
 
 

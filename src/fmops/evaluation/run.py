@@ -104,10 +104,10 @@ def evaluate(
                 on_bad_record=on_bad_record,
             )
             records = [dict(r) for r in data.records]
+            algo.prepare(records)
             if the_model is not None and template is not None:
                 template.check_columns({*data.columns, "model_input"}, data.uri)
-                algo.prepare(records)
-                _generate(algo, the_model, records, template, gen_config, progress)
+            _generate(algo, the_model, records, template, gen_config, progress)
             scored = score_dataset(algo, records, progress)
             file_name = records_file_name(algo.eval_name, data.name)
             rows = [output_record(r, s, algo.record_fields) for r, s in zip(records, scored, strict=True)]
@@ -233,14 +233,16 @@ def _generate_config(value: GenerateConfig | Mapping[str, Any] | None) -> Genera
 
 def _generate(
     algo: Algorithm,
-    model: Model,
+    model: Model | None,
     records: list[dict[str, Any]],
-    template: PromptTemplate,
+    template: PromptTemplate | None,
     gen_config: GenerateConfig,
     progress: ProgressCallback | None,
 ) -> None:
-    plans = [algo.model_calls(record, template) for record in records]
-    run_calls(model, records, plans, gen_config, progress)
+    """The model's calls (when there is a model), then calls that depend on outputs (baselines, judges)."""
+    if model is not None and template is not None:
+        plans = [algo.model_calls(record, template) for record in records]
+        run_calls(model, records, plans, gen_config, progress)
     followups = algo.followup_calls(records)
     if any(followups):
         run_calls(model, records, followups, gen_config, progress)

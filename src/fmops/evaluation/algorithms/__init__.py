@@ -6,6 +6,7 @@ from fmops.core.errors import BadInputError
 from fmops.evaluation.algorithms._base import Algorithm, AlgorithmConfig, ModelCall, ScoredRecord
 from fmops.evaluation.algorithms.classification_accuracy import ClassificationAccuracy
 from fmops.evaluation.algorithms.factual_knowledge import FactualKnowledge
+from fmops.evaluation.algorithms.judge import Judge
 from fmops.evaluation.algorithms.prompt_stereotyping import PromptStereotyping
 from fmops.evaluation.algorithms.qa_accuracy import QAAccuracy
 from fmops.evaluation.algorithms.semantic_robustness import (
@@ -32,6 +33,7 @@ ALGORITHMS: dict[str, type[Algorithm]] = {
         QAAccuracySemanticRobustness,
         SummarizationAccuracySemanticRobustness,
         ClassificationAccuracySemanticRobustness,
+        Judge,
     )
 }
 

@@ -37,6 +37,13 @@ class ModelCall:
     prompt_key: str | None = None
     #: A second sample of the same prompt is a different call (determinism probes, baselines).
     sample_index: int = 0
+    #: Which model answers: None for the model under evaluation, else a helper model's spec (a judge).
+    model: str | None = None
+    model_args: tuple[str, ...] = ()
+    #: Where a failed call's error goes: the record's `error` (the model failed) or e.g. `judge_error`.
+    error_key: str = "error"
+    #: Decoding for this call (e.g. a judge's own max_tokens); None: the run's generate config.
+    max_tokens: int | None = None
 
 
 class AlgorithmConfig(BaseModel):

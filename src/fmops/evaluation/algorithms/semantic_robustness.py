@@ -273,7 +273,8 @@ class GeneralSemanticRobustness(_Perturbing):
             refs += [original] * count
             cands += perturbed
             owners += [(i, "p")] * count
-            for a, b in baseline_pairs(self._baseline(records[i]) or []):
+            baseline = self._baseline(records[i])
+            for a, b in baseline_pairs(baseline) if baseline else []:
                 refs.append(a)
                 cands.append(b)
                 owners.append((i, "b"))
