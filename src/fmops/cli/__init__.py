@@ -29,6 +29,14 @@ def _register() -> None:
 
     app.command("compare", no_args_is_help=True)(compare_command)
 
+    from fmops.cli.select import select_command
+
+    app.command("select", no_args_is_help=True)(select_command)
+
+    from fmops.cli.catalog import app as catalog_app
+
+    app.add_typer(catalog_app, name="catalog")
+
 
 _register()
 

@@ -1,0 +1,46 @@
+"""The comparison folder side of selection: read DIR/comparison.json, write DIR/selection.json."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fmops.core.errors import BadInputError
+from fmops.selection._parse import Constraint, Priority
+from fmops.selection._rank import Selection, select_models
+
+
+def load_comparison(directory: Path) -> dict[str, Any]:
+    """comparison.json from a comparison folder (or the file itself)."""
+    directory = Path(directory)
+    file = directory / "comparison.json" if directory.is_dir() else directory
+    if not file.is_file():
+        raise BadInputError(f"{file}: no comparison.json here (write one with `fmops compare --output DIR`)")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BadInputError(f"{file}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"{file}: expected a JSON object with models, scores and performance")
+    return data
+
+
+def write_selection(selection: Selection, directory: Path) -> Path:
+    """DIR/selection.json, next to comparison.json (given the comparison.json file itself: beside it)."""
+    directory = Path(directory)
+    path = directory / "selection.json" if directory.is_dir() else directory.with_name("selection.json")
+    path.write_text(json.dumps(selection.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def select_comparison(
+    directory: Path, priorities: Sequence[Priority], constraints: Sequence[Constraint] = ()
+) -> tuple[Selection, Path]:
+    """Select from a comparison folder and write its selection.json; returns both."""
+    selection = select_models(load_comparison(directory), priorities, constraints)
+    return selection, write_selection(selection, directory)
+
+
+__all__ = ["load_comparison", "select_comparison", "write_selection"]
