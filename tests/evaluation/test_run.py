@@ -81,7 +81,10 @@ def test_run_folder_has_fmeval_shaped_results_records_and_manifest(tmp_path: Pat
 
 def test_hand_checked_qa_scores_on_the_example() -> None:
     run = evaluate(
-        "qa_accuracy", data_config=EXAMPLES / "qa_data_config.json", num_records="all", config={"bertscore": False}
+        "qa_accuracy",
+        data_config=EXAMPLES / "qa_data_config.json",
+        num_records="all",
+        config={"bertscore": False},
     )
     by_row = {r["row"]: {s["name"]: s["value"] for s in r["scores"]} for r in run.records}
     assert by_row[0]["exact_match_score"] == 1.0  # "Paris" == "Paris"
@@ -131,7 +134,13 @@ def test_flags_override_the_data_config_file(tmp_path: Path) -> None:
         target_output_location="answer",
         model_output_location="model_output",
     )
-    run = evaluate("qa_accuracy", config=NO_BERT, data_config=config, locations={"model_output": "alt"}, num_records="all")
+    run = evaluate(
+        "qa_accuracy",
+        config=NO_BERT,
+        data_config=config,
+        locations={"model_output": "alt"},
+        num_records="all",
+    )
     assert run.output.dataset_name == "mine"
     assert run.output.score("exact_match_score") == 1.0
 

@@ -37,6 +37,10 @@ def _register() -> None:
 
     app.add_typer(catalog_app, name="catalog")
 
+    from fmops.cli.datasets import app as datasets_app
+
+    app.add_typer(datasets_app, name="datasets")
+
 
 _register()
 

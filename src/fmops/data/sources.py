@@ -1,7 +1,8 @@
-"""Where dataset bytes come from. Readers only see a DataSource, so s3:// or https:// can plug in later."""
+"""Where dataset bytes come from. Readers only see a DataSource, so s3:// and https:// plug in here."""
 
 from __future__ import annotations
 
+import importlib
 import re
 import urllib.parse
 import urllib.request
@@ -79,8 +80,12 @@ def _open_local(uri: str) -> DataSource:
     return LocalSource(uri, path)
 
 
-# scheme -> opener; later s3/https register here and everything downstream stays the same.
+# scheme -> opener; s3/https register here and everything downstream stays the same.
 _OPENERS: dict[str, Callable[[str], DataSource]] = {"": _open_local, "file": _open_local}
+# Schemes whose module registers itself on first use, so that boto3/httpx load only when needed.
+_LAZY_SCHEMES: dict[str, str] = {
+    scheme: "fmops.data.remote" for scheme in ("s3", "s3n", "s3a", "http", "https")
+}
 # Two or more letters, so that a Windows drive letter ("C:/data.jsonl") stays a path.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
 
@@ -99,11 +104,15 @@ def uri_scheme(uri: str) -> str:
 
 
 def open_source(uri: str) -> DataSource:
-    """Open `uri`: local paths and file:// only for now."""
+    """Open `uri`: a local path, file://, s3:// (s3n://, s3a://), https:// or http://."""
     scheme = uri_scheme(uri)
     opener = _OPENERS.get(scheme)
+    if opener is None and scheme in _LAZY_SCHEMES:
+        importlib.import_module(_LAZY_SCHEMES[scheme])
+        opener = _OPENERS.get(scheme)
     if opener is None:
         raise BadInputError(
-            f"{uri}: URI scheme '{scheme}://' is not supported yet (use a local path or a file:// URI)"
+            f"{uri}: URI scheme '{scheme}://' is not supported yet "
+            "(use a local path, file://, s3://, https:// or http://)"
         )
     return opener(uri)

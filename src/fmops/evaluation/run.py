@@ -81,6 +81,11 @@ def evaluate(
     no dataset, the algorithm runs on its built-in datasets, as fmeval does. `num_records` defaults to the
     algorithm's default (100; 300 for factual knowledge); "all" keeps every record in file order.
     """
+    remote_output = str(output) if output is not None and str(output).startswith("s3://") else None
+    if remote_output is not None:  # run into a local staging folder, upload when done (fmeval's S3 save)
+        from fmops.data.remote import run_staging_dir
+
+        output = run_staging_dir(remote_output)
     make_algorithm = _algorithm_factory(algorithm, config)
     probe = make_algorithm()
     sample_size = _sample_size(probe, num_records)
@@ -122,9 +127,22 @@ def evaluate(
     manifest = _manifest(probe, dataset_entries, the_model, gen_config, time.perf_counter() - started)
     out_dir = Path(output) if output is not None else None
     if out_dir is not None:
+        if remote_output is not None:
+            outputs = [_remote_paths(o, out_dir, remote_output) for o in outputs]
         write_run(out_dir, outputs, rows_by_file, manifest)
+        if remote_output is not None:
+            from fmops.data.remote import upload_run_folder
+
+            upload_run_folder(out_dir, remote_output)
     all_rows = [row for rows in rows_by_file.values() for row in rows]
     return EvalRun(outputs, all_rows, manifest, out_dir, skipped, rows_by_file)
+
+
+def _remote_paths(output: EvalOutput, local: Path, remote: str) -> EvalOutput:
+    if output.output_path is None:
+        return output
+    relative = Path(output.output_path).relative_to(local).as_posix()
+    return output.model_copy(update={"output_path": f"{remote.rstrip('/')}/{relative}"})
 
 
 def rescore(
