@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,hf]'
 	$(BIN)/fmops setup
+	@# The report test renders HTML in Debian's Chromium (Playwright drives it; its own download fails offline).
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium not installed: the browser test will be skipped"
 	touch $(STAMP)
 
 lint: $(STAMP)
