@@ -162,8 +162,10 @@ def test_general_semantic_robustness_probes_determinism_and_adds_baselines(tmp_p
         num_records="all",
         config=config,
     )
-    # 1 + P per record, plus one probe call for each of the first five records.
-    assert len(deterministic.api.prompts) == 7 * 3 + 5
+    # 1 + P per record (a perturbation that changed nothing is the same call), plus one probe call for
+    # each of the first five records.
+    planned = {p for r in run.records for p in (r["model_input"], *r["perturbed_model_inputs"])}
+    assert len(deterministic.api.prompts) == len(planned) + 5
     assert run.manifest["datasets"][0]["deterministic"] is True
     assert all("baseline_model_outputs" not in r for r in run.records)
 
@@ -178,7 +180,8 @@ def test_general_semantic_robustness_probes_determinism_and_adds_baselines(tmp_p
     )
     assert run.manifest["datasets"][0]["deterministic"] is False
     # B − 1 baseline samples per record; the probe already was sample 1 of the first five.
-    assert len(random.api.prompts) == 7 * 3 + 5 + 7 * 2 - 5
+    planned = {p for r in run.records for p in (r["model_input"], *r["perturbed_model_inputs"])}
+    assert len(random.api.prompts) == len(planned) + 5 + 7 * 2 - 5
     assert all(len(r["baseline_model_outputs"]) == 2 for r in run.records)
     for record in run.records:
         values = {s["name"]: s["value"] for s in record["scores"]}
@@ -292,7 +295,14 @@ def test_rescore_of_a_folder_that_is_not_a_run_is_bad_input(tmp_path: Path) -> N
         rescore(tmp_path)
 
 
-@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+FMEVAL_ALGORITHMS = sorted(name for name in ALGORITHMS if name != "judge")
+
+
+def test_the_twelve_fmeval_algorithms_are_registered() -> None:
+    assert len(FMEVAL_ALGORITHMS) == 12
+
+
+@pytest.mark.parametrize("algorithm", FMEVAL_ALGORITHMS)
 def test_every_algorithm_runs_end_to_end_with_a_model(algorithm: str, tmp_path: Path) -> None:
     rows = [
         {

@@ -19,6 +19,9 @@ def main() -> None:
 
 
 def _register() -> None:
+    from fmops.cli.quickstart import quickstart_command
+
+    app.command("quickstart")(quickstart_command)
     from fmops.cli.eval import eval_command, perturb_command, rescore_command
 
     app.command("eval", no_args_is_help=True)(eval_command)
@@ -42,6 +45,14 @@ def _register() -> None:
     from fmops.cli.datasets import app as datasets_app
 
     app.add_typer(datasets_app, name="datasets")
+
+    from fmops.cli.cache import app as cache_app
+    from fmops.cli.models import app as models_app
+    from fmops.cli.zoo import train_command
+
+    models_app.command("train", no_args_is_help=True)(train_command)
+    app.add_typer(models_app, name="models")
+    app.add_typer(cache_app, name="cache")
 
 
 _register()

@@ -76,17 +76,42 @@ async def _call_model(
             return generate_config
         return generate_config.model_copy(update={"max_tokens": call.max_tokens})
 
-    generate = [(n, c) for n, (_, c) in enumerate(calls) if c.op == "generate"]
-    score = [(n, c) for n, (_, c) in enumerate(calls) if c.op == "score"]
-    requests = [
-        GenerateRequest(prompt=c.text, config=config_for(c), sample_index=c.sample_index) for _, c in generate
+    # Greedy decoding shares one stored answer for all samples of a prompt: a call that needs a fresh
+    # sample (a determinism probe, a baseline) then bypasses the store.
+    bypass = generate_config.deterministic
+    generate = [
+        (n, c) for n, (_, c) in enumerate(calls) if c.op == "generate" and not (bypass and c.fresh_sample)
     ]
+    fresh = [(n, c) for n, (_, c) in enumerate(calls) if c.op == "generate" and bypass and c.fresh_sample]
+    score = [(n, c) for n, (_, c) in enumerate(calls) if c.op == "score"]
+
+    def requests(group: Sequence[tuple[int, ModelCall]]) -> list[GenerateRequest]:
+        return [
+            GenerateRequest(prompt=c.text, config=config_for(c), sample_index=c.sample_index)
+            for _, c in group
+        ]
+
     texts = [ScoreRequest(text=c.text) for _, c in score]
-    gen = model.generate(requests, progress=report((*key, "generate"))) if requests else _nothing()
+    gen = model.generate(requests(generate), progress=report((*key, "generate"))) if generate else _nothing()
     sco = model.score(texts, progress=report((*key, "score"))) if texts else _nothing()
     generated, scored = await asyncio.gather(gen, sco)
+    # Fresh samples go after the others, so the probe compares against an answer already made; one batch
+    # per sample index, since the model layer sends identical requests of a batch once.
+    probed_by_call: dict[int, ModelResult] = {}
+    for index in sorted({c.sample_index for _, c in fresh}):
+        group = [(n, c) for n, c in fresh if c.sample_index == index]
+        answers = await model.generate(
+            requests(group), progress=report((*key, "fresh", index)), use_store=False
+        )
+        probed_by_call.update({n: a for (n, _), a in zip(group, answers, strict=True)})
+    probed = [probed_by_call[n] for n, _ in fresh]
     results: list[Any] = [None] * len(calls)
-    for (n, _), result in [*zip(generate, generated, strict=True), *zip(score, scored, strict=True)]:
+    pairs = [
+        *zip(generate, generated, strict=True),
+        *zip(score, scored, strict=True),
+        *zip(fresh, probed, strict=True),
+    ]
+    for (n, _), result in pairs:
         results[n] = result
     return results
 

@@ -37,6 +37,8 @@ class ModelCall:
     prompt_key: str | None = None
     #: A second sample of the same prompt is a different call (determinism probes, baselines).
     sample_index: int = 0
+    #: Must reach the model even under greedy decoding, where the store shares one answer for all samples.
+    fresh_sample: bool = False
     #: Which model answers: None for the model under evaluation, else a helper model's spec (a judge).
     model: str | None = None
     model_args: tuple[str, ...] = ()

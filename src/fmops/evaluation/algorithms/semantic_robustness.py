@@ -233,7 +233,7 @@ class GeneralSemanticRobustness(_Perturbing):
     def model_calls(self, record: Record, template: PromptTemplate) -> list[ModelCall]:
         calls = super().model_calls(record, template)
         if self._planned < PROBE_RECORDS:  # the probe: the same prompt once more, as a second sample
-            calls.append(ModelCall(PROBE, "generate", calls[0].text, sample_index=1))
+            calls.append(ModelCall(PROBE, "generate", calls[0].text, sample_index=1, fresh_sample=True))
         self._planned += 1
         return calls
 
@@ -246,11 +246,20 @@ class GeneralSemanticRobustness(_Perturbing):
         plans = []
         for record in records:
             record[BASELINE_OUTPUTS] = [None] * extra
-            prompt = record["prompt"]
+            if record.get(PROBE) is not None:  # the probe already is this prompt's sample 1
+                record[BASELINE_OUTPUTS][0] = record[PROBE]
             plans.append(
                 [
-                    ModelCall(BASELINE_OUTPUTS, "generate", prompt, index=i, sample_index=i + 1)
+                    ModelCall(
+                        BASELINE_OUTPUTS,
+                        "generate",
+                        record["prompt"],
+                        index=i,
+                        sample_index=i + 1,
+                        fresh_sample=True,
+                    )
                     for i in range(extra)
+                    if record[BASELINE_OUTPUTS][i] is None
                 ]
             )
         return plans

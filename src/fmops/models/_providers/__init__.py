@@ -1,0 +1,1 @@
+"""Built-in providers, one module each, imported by name on first use (see fmops.models._registry)."""

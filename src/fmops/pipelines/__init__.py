@@ -1,0 +1,1 @@
+"""Pipelines: end-to-end journeys composed from the engines (quickstart first)."""

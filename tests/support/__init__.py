@@ -1,0 +1,1 @@
+"""Reusable test fixtures: the loopback OpenAI-compatible server, tiny local models."""
