@@ -470,4 +470,6 @@ def get_model(
     merged = {**base.args, **extra}
     run_limits = Limits.from_args(merged, limits)
     api = get_provider(base.provider)(base.model, **merged)
+    # A provider may know its own (e.g. illustrative) prices; models.yaml and the caller win.
+    prices = prices or getattr(api, "default_prices", None)
     return Model(api, name=name, store=store, limits=run_limits, prices=prices)

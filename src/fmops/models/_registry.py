@@ -23,6 +23,7 @@ _BUILTIN: dict[str, str] = {
     "bedrock": "fmops.models._providers.bedrock:BedrockModel",
     "hf": "fmops.models._providers.hf:HFModel",
     "echo": "fmops.models._providers.echo:EchoModel",
+    "zoo": "fmops.models._providers.zoo:ZooModel",
 }
 _REGISTRY: dict[str, ProviderFactory | str] = dict(_BUILTIN)
 _entry_points_loaded = False

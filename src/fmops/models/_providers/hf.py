@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fmops.core.errors import BadInputError, MissingDependencyError, RunError
+from fmops.core.optional import torch_and_transformers
 from fmops.models._api import ModelAPI, take_args
 from fmops.models._types import (
     Capabilities,
@@ -46,19 +47,11 @@ _FULL_HASH_LIMIT = 256 * 1024 * 1024
 
 
 def _torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError("torch", "hf", "The Hugging Face provider") from None
-    return torch
+    return torch_and_transformers("The Hugging Face provider")[0]
 
 
 def _transformers() -> Any:
-    try:
-        import transformers
-    except ImportError:
-        raise MissingDependencyError("transformers", "hf", "The Hugging Face provider") from None
-    return transformers
+    return torch_and_transformers("The Hugging Face provider")[1]
 
 
 class HFModel(ModelAPI):
