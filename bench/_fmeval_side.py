@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 _ROUGE = """
-import datasets, evaluate
+import datasets
+import evaluate
 from rouge_score import rouge_scorer, scoring
 class Rouge(evaluate.Metric):
     def _info(self):
@@ -33,7 +34,9 @@ class Rouge(evaluate.Metric):
         return {k: v.mid.fmeasure for k, v in agg.aggregate().items()}
 """
 _WER = """
-import datasets, evaluate, jiwer
+import datasets
+import evaluate
+import jiwer
 class WER(evaluate.Metric):
     def _info(self):
         f = datasets.Features({"predictions": datasets.Value("string", id="sequence"),
@@ -48,7 +51,8 @@ class WER(evaluate.Metric):
         return {"wer": wrong / total}
 """
 _BERTSCORE = """
-import datasets, evaluate
+import datasets
+import evaluate
 class BERTScore(evaluate.Metric):
     def _info(self):
         f = datasets.Features({"predictions": datasets.Value("string", id="sequence"),
@@ -74,6 +78,11 @@ def main() -> None:
     os.chdir(_install_metric_stand_ins())  # evaluate.load(NAME) looks in ./NAME/NAME.py first
     results_dir = tempfile.mkdtemp(prefix="fmeval-results-")
     os.environ["EVAL_RESULTS_PATH"] = results_dir + "/"
+
+    import ray
+
+    # Ray Data would start a cluster on the machine's address; benchmarks stay on loopback.
+    ray.init(_node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False)
 
     from fmeval.data_loaders.data_config import DataConfig
     from fmeval.eval_algorithms.factual_knowledge import FactualKnowledge

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from fmops.cli._common import user_errors
+from fmops.cli.eval import Executor
 
 
 @user_errors
@@ -26,6 +27,15 @@ def compare_command(
     num_records: Annotated[
         int | None, typer.Option(min=1, help="Records per evaluation (overrides the suite).")
     ] = None,
+    executor: Annotated[
+        Executor, typer.Option(help="Where it runs: in-process, or on a Ray cluster.")
+    ] = Executor.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join (host:port, auto, ray://...); default: $RAY_ADDRESS, else a local one."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate several models on the same records; scores with confidence intervals, latency, cost."""
     from rich.console import Console
@@ -40,6 +50,8 @@ def compare_command(
         model_args=_model_args(model_arg, model or []),
         num_records=num_records,
         on_event=lambda message: console.print(f"[dim]{message}[/dim]"),
+        executor=executor.value,
+        ray_address=ray_address,
     )
     from fmops.reports.console import print_comparison
 

@@ -17,6 +17,11 @@ class OnBadRecord(StrEnum):
     skip = "skip"
 
 
+class Executor(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 def _location(help_text: str) -> object:
     return typer.Option(help=help_text, metavar="JMESPATH", rich_help_panel="Where the data is")
 
@@ -86,6 +91,17 @@ def eval_command(
     on_bad_record: Annotated[
         OnBadRecord, typer.Option(help="Stop at a bad record, or skip and count it.")
     ] = (OnBadRecord.fail),
+    executor: Annotated[
+        Executor,
+        typer.Option(help="Where it runs: in-process, or on a Ray cluster.", rich_help_panel="Scale"),
+    ] = Executor.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join (host:port, auto, ray://...); default: $RAY_ADDRESS, else a local one.",
+            rich_help_panel="Scale",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a dataset with an fmeval algorithm and write results.json, records/ and manifest.json."""
     from rich.console import Console
@@ -133,6 +149,8 @@ def eval_command(
             output=output,
             on_bad_record=on_bad_record.value,
             progress=progress,
+            executor=executor.value,
+            ray_address=ray_address,
         )
     _print_summary(Console(), run)
 

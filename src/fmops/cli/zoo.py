@@ -23,7 +23,9 @@ def _group() -> None:
 @app.command("train", no_args_is_help=True)
 @user_errors
 def train_command(
-    name: Annotated[str, typer.Argument(help="Zoo model: zoo/tiny, zoo/small or zoo/base-nodomain.")],
+    name: Annotated[
+        str, typer.Argument(metavar="zoo/NAME", help="Zoo model: zoo/tiny, zoo/small or zoo/base-nodomain.")
+    ],
     force: Annotated[
         bool, typer.Option("--force", help="Retrain even if this model is already cached.")
     ] = False,

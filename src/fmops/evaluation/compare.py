@@ -24,6 +24,7 @@ import fmops
 from fmops.core.errors import BadInputError
 from fmops.data import load_dataset
 from fmops.evaluation.algorithms import get_algorithm
+from fmops.evaluation.executors import Executor, get_executor, remember_model_spec
 from fmops.evaluation.output import records_file_name
 from fmops.evaluation.prompts import PromptTemplate
 from fmops.evaluation.run import EvalRun, _dataset_plans, _now, evaluate
@@ -109,8 +110,13 @@ def compare(
     model_args: Mapping[str, Sequence[str]] | None = None,
     num_records: int | None = None,
     on_event: ProgressFn | None = None,
+    executor: str | Executor = "local",
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
-    """Run `suite` for every model into `output`; returns (and writes) comparison.json's content."""
+    """Run `suite` for every model into `output`; returns (and writes) comparison.json's content.
+
+    `executor`: "local" or "ray" (on the cluster at `ray_address`), shared by every model's runs.
+    """
     the_suite = suite if isinstance(suite, Suite) else Suite.from_file(suite)
     names = list(models) or the_suite.models
     if not names:
@@ -123,6 +129,7 @@ def compare(
     size = num_records or the_suite.num_records
     _preflight(the_suite, size)
     resolved = {name: _open_model(name, (model_args or {}).get(name)) for name in names}
+    runner = get_executor(executor, ray_address=ray_address)  # executor: one for every model's runs
     say = on_event or (lambda _message: None)
 
     def run_model(name: str) -> tuple[str, dict[str, EvalRun], float]:
@@ -139,6 +146,7 @@ def compare(
                 prompt_template=evaluation.prompt_template,
                 generate_config=the_suite.generate or None,
                 output=out / "runs" / _slug(name) / _slug(evaluation.key),
+                executor=runner,
             )
             say(f"{name}: {evaluation.key} done")
         return name, runs, time.perf_counter() - started
@@ -148,6 +156,8 @@ def compare(
         with ThreadPoolExecutor(max_workers=len(names)) as pool:
             finished = list(pool.map(run_model, names))
     finally:
+        if runner is not executor:  # executor: close the one made here
+            runner.close()
         for model in resolved.values():
             model.close()
     runs = {name: model_runs for name, model_runs, _ in finished}
@@ -161,7 +171,9 @@ def compare(
 def _open_model(name: str, args: Sequence[str] | None) -> Any:
     from fmops.models import get_model
 
-    return get_model(name, list(args or []))
+    model = get_model(name, list(args or []))
+    remember_model_spec(model, name, list(args or []))  # executor: workers build it from its spec
+    return model
 
 
 def _preflight(suite: Suite, size: int | None) -> None:

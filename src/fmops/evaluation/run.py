@@ -20,6 +20,7 @@ from fmops.core.errors import BadInputError
 from fmops.core.results import EvalOutput
 from fmops.data import DataConfig, Dataset, load_dataset
 from fmops.evaluation.algorithms import ALGORITHMS, Algorithm, ScoredRecord, get_algorithm
+from fmops.evaluation.executors import Executor, get_executor, remember_model_spec
 from fmops.evaluation.generation import USAGE, run_calls
 from fmops.evaluation.output import RECORD_COLUMNS, output_record, records_file_name, write_run
 from fmops.evaluation.prompts import PromptTemplate
@@ -71,6 +72,8 @@ def evaluate(
     output: str | Path | None = None,
     on_bad_record: Literal["fail", "skip"] = "fail",
     progress: ProgressCallback | None = None,
+    executor: str | Executor = "local",
+    ray_address: str | None = None,
 ) -> EvalRun:
     """Evaluate with an fmeval algorithm, on outputs the dataset brings or that `model` generates.
 
@@ -80,6 +83,8 @@ def evaluate(
     file) may be given instead of or under `dataset`/`locations`, which then override it. With a model and
     no dataset, the algorithm runs on its built-in datasets, as fmeval does. `num_records` defaults to the
     algorithm's default (100; 300 for factual knowledge); "all" keeps every record in file order.
+    `executor` runs generation and scoring: "local" (in-process) or "ray" (on the cluster at
+    `ray_address`; see `fmops.evaluation.executors`), with identical results.
     """
     remote_output = str(output) if output is not None and str(output).startswith("s3://") else None
     if remote_output is not None:  # run into a local staging folder, upload when done (fmeval's S3 save)
@@ -91,8 +96,11 @@ def evaluate(
     sample_size = _sample_size(probe, num_records)
     owned_model = isinstance(model, str)
     the_model = _resolve_model(model, model_args, probe) if model is not None else None
+    if owned_model and the_model is not None:  # executor: workers build it from its spec
+        remember_model_spec(the_model, str(model), model_args)
     gen_config = _generate_config(generate_config)
     plans = _dataset_plans(probe, dataset, data_config, locations, with_model=the_model is not None)
+    runner = get_executor(executor, ray_address=ray_address)  # executor: start
 
     started = time.perf_counter()
     outputs, rows_by_file, dataset_entries, skipped = [], {}, [], []
@@ -112,15 +120,16 @@ def evaluate(
             algo.prepare(records)
             if the_model is not None and template is not None:
                 template.check_columns({*data.columns, "model_input"}, data.uri)
-            _generate(algo, the_model, records, template, gen_config, progress)
-            scored = score_dataset(algo, records, progress)
+            scored = runner.run(algo, the_model, records, template, gen_config, progress)  # executor
             file_name = records_file_name(algo.eval_name, data.name)
             rows = [output_record(r, s, algo.record_fields) for r, s in zip(records, scored, strict=True)]
             outputs.append(_eval_output(algo, data, records, scored, template, output, file_name))
             rows_by_file[file_name] = rows
-            dataset_entries.append(_dataset_entry(data, sample_size, template, algo))
+            dataset_entries.append(_dataset_entry(data, sample_size, template, runner.manifest_info(algo)))
             skipped += data.skipped
     finally:
+        if runner is not executor:  # executor: close the one made here
+            runner.close()
         if owned_model and the_model is not None:
             the_model.close()
 
@@ -401,7 +410,7 @@ def _eval_output(
 
 
 def _dataset_entry(
-    data: Dataset, sample_size: int | None, template: PromptTemplate | None, algo: Algorithm
+    data: Dataset, sample_size: int | None, template: PromptTemplate | None, algo_info: dict[str, Any]
 ) -> dict[str, Any]:
     return {
         "name": data.name,
@@ -415,7 +424,7 @@ def _dataset_entry(
             "seed": SAMPLE_SEED,
             "rows": list(data.sampled_rows),
         },
-        **algo.manifest_info(),
+        **algo_info,
     }
 
 

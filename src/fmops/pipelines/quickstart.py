@@ -21,6 +21,8 @@ from rich.table import Table
 
 #: What the quickstart asks of the selection: quality first, then cost; nothing slower than 2 s at p95.
 PRIORITIES = "P0 factual_knowledge, P1 cost"
+#: The zoo models with a speed/quality trade-off; zoo/base-nodomain is the fine-tuning demos' base.
+DEFAULT_MODELS = ("zoo/tiny", "zoo/small")
 CONSTRAINTS = ("latency p95 < 2 s",)
 
 
@@ -67,11 +69,11 @@ def run_quickstart(
     from fmops.reports import write_report
     from fmops.reports.console import print_comparison
     from fmops.selection import parse_constraint, parse_priorities, select_comparison
-    from fmops.zoo import ZOO_MODELS, zoo_model_path
+    from fmops.zoo import zoo_model_path
 
     say = console or Console()
     started = time.perf_counter()
-    names = list(models or ZOO_MODELS)
+    names = list(models or DEFAULT_MODELS)
 
     say.rule("1. the model zoo")
     for name in names:

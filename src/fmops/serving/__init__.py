@@ -1,0 +1,40 @@
+"""`fmops serve`: any fmops model behind an OpenAI-compatible HTTP API, with dynamic batching.
+
+    from fmops.serving import BackgroundServer, create_app, load_model
+
+    model = load_model("zoo/tiny", max_batch_size=16)
+    with BackgroundServer(create_app(model, served_name="tiny")) as server:
+        ...  # openai.OpenAI(base_url=server.base_url, api_key="unused"), or
+        ...  # get_model("openai/tiny", [f"base_url={server.base_url}"])
+
+Endpoints: `POST /v1/chat/completions`, `POST /v1/completions` (with `echo` + `logprobs` for prompt
+scoring, as fmops's own openai provider scores), both streaming as SSE; `GET /v1/models`, `GET /health`.
+Every answer carries `usage`; every error is OpenAI's `{"error": {message, type, param, code}}` (400 bad
+input, 404 unknown model or route, 413 body too large, 500 model failure, 503 queue full).
+
+Concurrent requests are batched (`DynamicBatcher`): up to `max_batch_size` rows with the same decoding
+parameters, collected for at most `batch_wait_ms`, go to the model as one `generate`/`score` call.
+fastapi and uvicorn are imported only when an app is built or run.
+"""
+
+from fmops.serving._app import create_app
+from fmops.serving._batcher import BatcherClosedError, BatchStats, DynamicBatcher, QueueFullError, batch_key
+from fmops.serving._errors import APIError, error_body
+from fmops.serving._server import BackgroundServer, load_model, run_server, warm_up
+from fmops.serving._service import ServingService
+
+__all__ = [
+    "APIError",
+    "BackgroundServer",
+    "BatchStats",
+    "BatcherClosedError",
+    "DynamicBatcher",
+    "QueueFullError",
+    "ServingService",
+    "batch_key",
+    "create_app",
+    "error_body",
+    "load_model",
+    "run_server",
+    "warm_up",
+]
