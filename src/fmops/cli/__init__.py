@@ -35,7 +35,8 @@ def _register() -> None:
     from fmops.cli.report import report_command
     from fmops.cli.serve import serve_command
 
-    app.command("serve", no_args_is_help=True)(serve_command)    from fmops.cli.select import select_command
+    app.command("serve", no_args_is_help=True)(serve_command)
+    from fmops.cli.select import select_command
 
     app.command("report", no_args_is_help=True)(report_command)
     app.command("select", no_args_is_help=True)(select_command)
