@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-RUN_DIR ?= runs/example
+RUN_DIR ?= runs/quickstart
 
 .PHONY: run test install lint format bench clean
 
 run: $(STAMP)
-	$(BIN)/fmops eval qa_accuracy --data-config examples/qa_data_config.json --num-records all --output $(RUN_DIR)
+	$(BIN)/fmops quickstart --output $(RUN_DIR)
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 --timeout 900

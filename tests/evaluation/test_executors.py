@@ -166,6 +166,8 @@ FAMILIES = {
         {"num_perturbations": 2},
     ),
     "toxicity": ("toxicity", "qa_outputs.jsonl", QA, {}),
+    # Follow-up calls to a helper model (its own actor), after every output is in.
+    "judge": ("judge", "qa_outputs.jsonl", QA, {"judge_model": "echo/judge"}),
 }
 
 

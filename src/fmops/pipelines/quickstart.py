@@ -100,9 +100,13 @@ def run_quickstart(
     print_comparison(json.loads((comparison_dir / "comparison.json").read_text()), comparison_dir, say)
 
     say.rule("4. select by priorities")
-    say.print(f"priorities: {PRIORITIES}; constraints: {', '.join(CONSTRAINTS)}")
+    comparison = json.loads((comparison_dir / "comparison.json").read_text())
+    priced = any(p.get("cost") is not None for p in comparison["performance"])
+    # Models without prices (your own endpoints) are ranked on latency instead of cost.
+    priorities = PRIORITIES if priced else PRIORITIES.replace("cost", "latency")
+    say.print(f"priorities: {priorities}; constraints: {', '.join(CONSTRAINTS)}")
     selection, _ = select_comparison(
-        comparison_dir, parse_priorities(PRIORITIES), [parse_constraint(c) for c in CONSTRAINTS]
+        comparison_dir, parse_priorities(priorities), [parse_constraint(c) for c in CONSTRAINTS]
     )
     say.print(f"[bold]selected: {selection.selected}[/bold]")
     say.print(selection.explanation)

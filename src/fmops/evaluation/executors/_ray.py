@@ -8,12 +8,14 @@ What runs where:
   connection, its adaptive concurrency limiter and rate budgets. Every shard's calls go through it,
   so a model's limits hold for the whole cluster, not per worker. Calls that another shard already has
   in flight are awaited, not made again; results are committed to the store as they arrive;
-* a pool of **scoring actors**, sized explicitly (`RayOptions.scorers`) and each reserving CPU and
-  memory, score shards with the same functions as the local executor; helper models (BERTScore
-  encoder, toxicity detector) load once per actor, on its first shard, and stay for later datasets;
-* stages stream: a shard's scoring task is submitted when its generation finishes (ray.wait-driven);
-  only an algorithm that looks at all outputs before planning more calls (follow-ups: baselines,
-  judges) waits for the whole generation first.
+* a pool of **scoring actors**, sized explicitly (`RayOptions.scorers`, else what the free CPUs and
+  memory hold) and each reserving CPU and memory, score chunks of records with the same functions and
+  the same batches as the local executor; helper models (BERTScore encoder, toxicity detector) load
+  once per actor, while the model is still generating, and stay for later datasets;
+* stages stream (ray.wait-driven): generation goes shard by shard, a window of shards in flight, and a
+  scoring chunk is submitted as soon as all its records have their outputs. Only an algorithm that
+  looks at every output before planning more calls (follow-ups: baselines, judges) waits for the whole
+  first generation.
 
 Actors restart on another node when theirs goes away, and their tasks are retried; results already in
 the response store are then read back, never recomputed.
@@ -237,6 +239,10 @@ class ScoringActor:
     def manifest_info(self, algo: Algorithm) -> dict[str, Any]:
         return algo.manifest_info()
 
+    def warm(self, algo: Algorithm) -> None:
+        """Load the helper models now, while the model generates (manifest_info loads what scoring uses)."""
+        algo.manifest_info()
+
     def node_id(self) -> str:
         return ray.get_runtime_context().get_node_id()
 
@@ -361,9 +367,9 @@ class RayRuntime:
             actors = list(self._scorers)
         return _get([a.helpers.remote() for a in actors])
 
-    def _ensure_scorers(self, wanted_shards: int) -> None:
+    def _ensure_scorers(self, chunks: int) -> None:
         with self._lock:
-            target = self.options.scorers or self._fitting_scorers(wanted_shards)
+            target = self.options.scorers or self._fitting_scorers(chunks)
             while len(self._scorers) < target:
                 resources: dict[str, Any] = {"num_cpus": self.options.scorer_cpus}
                 if self.options.scorer_memory_mb:
@@ -373,17 +379,19 @@ class RayRuntime:
                 self._scorers.append(actor)
                 self._scorer_load.append(0)
 
-    def _fitting_scorers(self, shards: int) -> int:
-        """As many scorers as the cluster's free CPUs and memory hold (at least one), one per shard at most."""
-        if self._scorers:
-            return len(self._scorers)  # sized once: later datasets reuse the loaded helper models
+    def _fitting_scorers(self, chunks: int) -> int:
+        """Scorers for `chunks` scoring tasks: the ones there are (they keep their helper models), plus as
+        many as the cluster's free CPUs and memory hold, one per chunk at most, at least one in all."""
+        have = len(self._scorers)
+        if chunks <= have:
+            return max(1, have)
         free = ray.available_resources()
-        counts = [shards]
+        room = [chunks - have]
         if self.options.scorer_cpus > 0:
-            counts.append(int(free.get("CPU", 0) // self.options.scorer_cpus))
+            room.append(int(free.get("CPU", 0) // self.options.scorer_cpus))
         if self.options.scorer_memory_mb > 0:
-            counts.append(int(free.get("memory", 0) // (self.options.scorer_memory_mb * _MIB)))
-        return max(1, min(counts))
+            room.append(int(free.get("memory", 0) // (self.options.scorer_memory_mb * _MIB)))
+        return max(1, have + max(0, min(room)))
 
     def _placed_scorers(self) -> list[int]:
         """Scorers that run (a scorer the cluster cannot place yet gets no task: it could wait forever)."""
@@ -441,6 +449,8 @@ class RayRuntime:
         pipeline = _Pipeline(self, algo, model, records, gen_config, progress, self._score_chunk())
         self._ensure_scorers(max(1, math.ceil(len(records) / pipeline.chunk)))
         try:
+            if plans is not None:  # helper models load in the scorers while the model answers
+                pipeline.warm_scorers()
             if plans is not None:
                 pipeline.generate(shards, plans, final=not has_followups)
             if has_followups:  # they look at every output first (determinism probe, judges)
@@ -513,6 +523,7 @@ class _Pipeline:
         self.progress = progress
         self.chunk = max(1, chunk)
         self.pending: dict[Any, Callable[[Any], None]] = {}
+        self.warming: list[Any] = []
         self.scored: list[ScoredRecord | None] = [None] * len(records)
         self.ready = [False] * len(records)
         self.cut = 0  # records before this one are in a submitted scoring task
@@ -529,16 +540,27 @@ class _Pipeline:
             self.progress(min(self.done, self.total), self.total)
 
     def _wait(self) -> None:
-        ready, rest = ray.wait(list(self.pending), num_returns=1)
+        ready, rest = ray.wait([*self.pending, *self.warming], num_returns=1)
         if rest:  # everything else already finished, without waiting
             ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
         for ref in ready:
-            handler = self.pending.pop(ref)
-            handler(_get(ref))
+            if ref in self.pending:
+                self.pending.pop(ref)(_get(ref))
+            else:
+                self.warming.remove(ref)
+                _get(ref)
 
     def drain(self) -> None:
         while self.pending:
             self._wait()
+
+    def warm_scorers(self) -> None:
+        """Helper models load in every scorer while the model answers; one that cannot load fails the run
+        now, not after generation. Nothing waits for a warm-up to finish."""
+        copy_ref = ray.put(portable(self.algo))
+        with self.runtime._lock:
+            scorers = list(self.runtime._scorers)
+        self.warming += [actor.warm.remote(copy_ref) for actor in scorers]
 
     def cancel(self) -> None:
         for ref in list(self.pending):
