@@ -301,6 +301,30 @@ class Server:
         self.process.wait(10)
 
 
+def raw_client_rate(base_url: str, calls: int, concurrency: int) -> float:
+    """Requests/s of a bare asyncio HTTP client (httpx, no store, no retries) against the same server at the
+    same concurrency: what this machine allows, the ceiling fmops's figure should be read against."""
+    import asyncio
+
+    import httpx
+
+    async def run() -> float:
+        gate = asyncio.Semaphore(concurrency)
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
+
+            async def one(i: int) -> None:
+                async with gate:
+                    response = await client.post("/completions", json={"model": MODEL, "prompt": f"raw {i}"})
+                    response.json()
+
+            started = time.perf_counter()
+            await asyncio.gather(*(one(i) for i in range(calls)))
+            return calls / (time.perf_counter() - started)
+
+    return asyncio.run(run())
+
+
 class CallClock:
     """Polls the server's call count while a side runs: when calls started and when the last one arrived."""
 
@@ -392,9 +416,12 @@ def main() -> None:
 
         server = Server(args.latency)
         rows, notes = [], []
+        ceiling = 0.0
         try:
             for job in jobs:
                 print(f"... {job.title}", file=sys.stderr, flush=True)
+                if job.with_model:
+                    ceiling = raw_client_rate(server.base_url, len(job.records), args.concurrency)
                 server.reset()
                 our_clock = CallClock(server) if job.with_model else None
                 ours = run_fmops(
@@ -452,6 +479,10 @@ def main() -> None:
                 f"made {our_calls} calls at {achieved:,.0f} req/s while generating (ideal {ideal:,.0f} req/s = "
                 f"{args.concurrency} / {args.latency:g} s: {achieved / ideal:.0%} of ideal); "
                 f"{our_calls / ours['evaluate_s']:,.0f} req/s over its whole evaluation"
+            )
+            notes.append(
+                f"  a bare asyncio client (httpx, same server, same concurrency) reaches {ceiling:,.0f} req/s on this "
+                f"machine: fmops gets {achieved / ceiling:.0%} of it"
             )
             if theirs is not None:
                 their_ideal = min(fmeval_actors, n) / args.latency

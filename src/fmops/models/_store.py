@@ -200,9 +200,9 @@ def open_store(url: str | Path | None = None) -> ResponseStore:
     if not target:
         return SQLiteStore(default_store_path())
     if target.startswith(("postgresql://", "postgres://")):
-        raise RunError(
-            f"{STORE_URL_ENV}={target.split('@')[-1]}: the PostgreSQL store is not available yet; unset it to use SQLite"
-        )
+        from fmops.models._store_postgres import PostgresStore
+
+        return PostgresStore(target)
     if target.startswith("sqlite:///"):
         return SQLiteStore(target.removeprefix("sqlite:///") or default_store_path())
     if "://" in target:

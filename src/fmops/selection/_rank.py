@@ -210,7 +210,8 @@ def _pareto(index: ComparisonIndex, quality: Mapping[str, float] | None) -> tupl
         return list(index.models), []
 
     def dominates(a: str, b: str) -> bool:
-        pairs = [(axis[a], axis[b]) for axis in axes.values()]
+        # Rounded: means of normalised scores that are equal on paper differ in the last bits.
+        pairs = [(round(axis[a], 9), round(axis[b], 9)) for axis in axes.values()]
         return all(x >= y for x, y in pairs) and any(x > y for x, y in pairs)
 
     front = [b for b in index.models if not any(dominates(a, b) for a in index.models if a != b)]

@@ -119,7 +119,7 @@ class RayOptions:
     #: to the last bit (helper models batch); smaller chunks spread small datasets over more actors.
     score_chunk: int | None = None
     #: Scoring actors (each loads the helper models once). None: as many as the cluster's free CPUs and
-    #: memory allow for `scorer_cpus` and `scorer_memory_mb` each, and no more than there are shards.
+    #: memory allow for `scorer_cpus` and `scorer_memory_mb` each, and no more than there are chunks.
     scorers: int | None = None
     scorer_cpus: float = 1.0
     #: Memory reserved per scoring actor (Ray's `memory` resource): Ray places no more actors than fit.
