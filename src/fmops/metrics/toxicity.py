@@ -319,7 +319,7 @@ class ToxigenDetector:
 
 
 def _torch_hub_checkpoints() -> Path:
-    """torch.hub's download folder (`torch.hub.get_dir()/checkpoints`), computed without importing torch."""
+    """torch.hub's download folder (torch hub's `get_dir()/checkpoints`), computed without importing torch."""
     torch_home = os.environ.get("TORCH_HOME") or str(
         Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "torch"
     )
