@@ -7,24 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fmops.core.errors import BadInputError
+from fmops.catalog._measured import _read_comparison
 from fmops.selection._parse import Constraint, Priority
 from fmops.selection._rank import Selection, select_models
 
 
 def load_comparison(directory: Path) -> dict[str, Any]:
     """comparison.json from a comparison folder (or the file itself)."""
-    directory = Path(directory)
-    file = directory / "comparison.json" if directory.is_dir() else directory
-    if not file.is_file():
-        raise BadInputError(f"{file}: no comparison.json here (write one with `fmops compare --output DIR`)")
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise BadInputError(f"{file}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise BadInputError(f"{file}: expected a JSON object with models, scores and performance")
-    return data
+    # One reader for the file, shared with the catalog's measured figures.
+    return _read_comparison(Path(directory))
 
 
 def write_selection(selection: Selection, directory: Path) -> Path:
