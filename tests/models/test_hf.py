@@ -152,3 +152,18 @@ def test_user_errors_and_install_hints(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'fmops\[hf\]'"):
         get_model(f"hf/{tmp_path}", store=False)
+
+
+def test_models_loaded_in_parallel_threads_keep_their_tied_weights(
+    tiny_gpt2: Path, tiny_gpt2_chat_nobos: Path
+) -> None:
+    # A comparison loads its models from several threads at once; transformers 5 loads on the meta
+    # device process-wide, so unserialized loads left a tied lm_head on "meta" and every call failed.
+    from concurrent.futures import ThreadPoolExecutor
+
+    models = [get_model(f"hf/{folder}", store=False) for folder in (tiny_gpt2, tiny_gpt2_chat_nobos) * 3]
+    with ThreadPoolExecutor(len(models)) as pool:
+        loaded = list(pool.map(lambda m: m.api.loaded(), models))
+    for torch_model in loaded:
+        assert {p.device.type for p in torch_model.parameters()} == {"cpu"}
+        assert torch_model.lm_head.weight is torch_model.transformer.wte.weight

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fmops.core.errors import MissingDependencyError
+
+_MODEL_LOAD_LOCK = threading.Lock()
 
 
 def torch_and_transformers(purpose: str) -> tuple[Any, Any]:
@@ -22,3 +27,14 @@ def torch_and_transformers(purpose: str) -> tuple[Any, Any]:
         raise MissingDependencyError("transformers", "hf", purpose) from None
     transformers.utils.logging.disable_progress_bar()
     return torch, transformers
+
+
+@contextmanager
+def one_model_load_at_a_time() -> Iterator[None]:
+    """Hold while building or loading a torch model.
+
+    transformers 5 builds models on the meta device by patching torch for the whole process, so two
+    loads in different threads break each other (a tied `lm_head` stays on the meta device).
+    """
+    with _MODEL_LOAD_LOCK:
+        yield

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from fmops.core.errors import BadInputError, MissingDependencyError, RunError
+from fmops.core.optional import one_model_load_at_a_time
 from fmops.core.settings import fmops_home
 
 #: fmeval's allowed BERTScore models and bert_score's layer for each (`model2layers`).
@@ -213,7 +214,8 @@ class BertScorer:
         self._lock = threading.Lock()
         try:
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(choice.path, local_files_only=True)
-            model = transformers.AutoModel.from_pretrained(choice.path, local_files_only=True)
+            with one_model_load_at_a_time():
+                model = transformers.AutoModel.from_pretrained(choice.path, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise RunError(
                 f"Cannot load the BERTScore model {choice.model} from {choice.path}: {exc}"

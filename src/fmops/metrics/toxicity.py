@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from fmops.core.errors import BadInputError, RunError
+from fmops.core.optional import one_model_load_at_a_time
 from fmops.core.settings import fmops_home
 from fmops.metrics.bertscore import find_cached_hf_model, is_model_folder
 
@@ -203,7 +204,8 @@ class DetoxifyDetector:
             self._tokenizer = tokenizer_class.from_pretrained(base_dir, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise RunError(f"Cannot load {base}'s config and tokenizer from {base_dir}: {exc}") from exc
-        model = model_class(config)
+        with one_model_load_at_a_time():
+            model = model_class(config)
         try:
             result = model.load_state_dict(state, strict=False)
         except RuntimeError as exc:  # shape mismatches: a checkpoint of another size
@@ -261,9 +263,10 @@ class ToxigenDetector:
         _torch, transformers = _imports("The toxigen toxicity detector")
         try:
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            model = transformers.AutoModelForSequenceClassification.from_pretrained(
-                folder, local_files_only=True
-            )
+            with one_model_load_at_a_time():
+                model = transformers.AutoModelForSequenceClassification.from_pretrained(
+                    folder, local_files_only=True
+                )
         except (OSError, ValueError) as exc:
             raise RunError(f"Cannot load the toxigen model from {folder}: {exc}") from exc
         self._model = model.eval()

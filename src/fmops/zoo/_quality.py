@@ -12,6 +12,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from fmops.core.optional import one_model_load_at_a_time
 from fmops.zoo._datasets import (
     CLASSIFICATION_TEMPLATE,
     QA_TEMPLATE,
@@ -74,7 +75,8 @@ def measure_zoo_quality(model: str | Path, *, world_seed: int = WORLD_SEED) -> d
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model_dir = zoo_model_path(model) if isinstance(model, str) and not Path(model).is_dir() else Path(model)
-    lm = AutoModelForCausalLM.from_pretrained(model_dir)
+    with one_model_load_at_a_time():
+        lm = AutoModelForCausalLM.from_pretrained(model_dir)
     lm.eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     data = dataset_records(build_world(world_seed))

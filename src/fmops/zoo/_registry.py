@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict
 
 #: Bump when the world, corpus, tokenizer or training changes: cached models of another version retrain.
-ZOO_VERSION = "1"
+ZOO_VERSION = "2"  # 2: a chat template (a chat reads as its messages' text)
 #: Every zoo model learns the same invented world, the one `write_datasets()` writes by default; a
 #: training seed changes initialisation and batch order only, so every seed is evaluated on one world.
 WORLD_SEED = 0

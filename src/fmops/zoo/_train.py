@@ -17,12 +17,16 @@ from typing import Any
 
 import fmops
 from fmops.core.errors import MissingDependencyError
+from fmops.core.optional import one_model_load_at_a_time, torch_and_transformers
 from fmops.zoo import _registry
 from fmops.zoo._datasets import QA_TEMPLATE, training_pairs
 from fmops.zoo._registry import META_FILE, WORLD_SEED, ZooSpec
 
 EOS = "<|endoftext|>"
 PAD = "<|pad|>"
+#: Zoo models are completion models trained on plain text, so a chat is read as its messages' contents,
+#: one per line, with no role markers: a single user message is exactly the completion prompt.
+CHAT_TEMPLATE = "{% for m in messages %}{% if not loop.first %}\n{% endif %}{{ m['content'] }}{% endfor %}"
 #: Threads used for training and for the speed measurement: fixed so that results and figures reproduce.
 TRAIN_THREADS = 2
 #: Loss weight of completion tokens (answers, summaries, labels, and the end-of-text that stops them)
@@ -34,11 +38,11 @@ Progress = Callable[[int, int], None]
 
 def require_hf(purpose: str) -> None:
     """Fail with an install hint when the `hf` extra is missing."""
-    for package in ("torch", "transformers", "tokenizers"):
-        try:
-            __import__(package)
-        except ImportError as exc:
-            raise MissingDependencyError(package, "hf", purpose) from exc
+    torch_and_transformers(purpose)  # also switches transformers' own progress bars off
+    try:
+        import tokenizers  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError("tokenizers", "hf", purpose) from exc
 
 
 def train_tokenizer(docs: Sequence[str], vocab_size: int, context_window: int) -> Any:
@@ -64,6 +68,7 @@ def train_tokenizer(docs: Sequence[str], vocab_size: int, context_window: int) -
         unk_token=EOS,
         pad_token=PAD,
         model_max_length=context_window,
+        chat_template=CHAT_TEMPLATE,
     )
 
 
@@ -158,7 +163,8 @@ def train_into(
             pad_token_id=pad,
             tie_word_embeddings=True,
         )
-        model = GPT2LMHeadModel(config)
+        with one_model_load_at_a_time():
+            model = GPT2LMHeadModel(config)
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=spec.learning_rate, betas=(0.9, 0.98), weight_decay=0.01
         )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fmops.core.errors import BadInputError, MissingDependencyError, RunError
-from fmops.core.optional import torch_and_transformers
+from fmops.core.optional import one_model_load_at_a_time, torch_and_transformers
 from fmops.models._api import ModelAPI, take_args
 from fmops.models._types import (
     Capabilities,
@@ -151,29 +151,34 @@ class HFModel(ModelAPI):
                 torch = _torch()
                 transformers = _transformers()
                 device, dtype = self._resolve_device_dtype(torch)
-                try:
-                    model = transformers.AutoModelForCausalLM.from_pretrained(
-                        self._source(),
-                        dtype=dtype,
-                        local_files_only=not self.download,
-                        revision=self.revision,
-                        trust_remote_code=self.trust_remote_code,
-                    )
-                except (OSError, ValueError) as exc:
-                    raise RunError(f"hf: cannot load {self.model}: {exc}") from None
-                if self.adapter is not None:
-                    try:
-                        from peft import PeftModel
-                    except ImportError:
-                        raise MissingDependencyError("peft", "hf", "Loading a LoRA adapter") from None
-                    model = PeftModel.from_pretrained(model, str(Path(self.adapter).expanduser()))
-                    if self.merge_adapter:
-                        model = model.merge_and_unload()
+                with one_model_load_at_a_time():
+                    model = self._load_weights(transformers, dtype)
                 model.to(device).eval()
                 if model.generation_config.pad_token_id is None:
                     model.generation_config.pad_token_id = self.tokenizer.pad_token_id
                 self._model, self._device = model, device
             return self._model
+
+    def _load_weights(self, transformers: Any, dtype: Any) -> Any:
+        try:
+            model = transformers.AutoModelForCausalLM.from_pretrained(
+                self._source(),
+                dtype=dtype,
+                local_files_only=not self.download,
+                revision=self.revision,
+                trust_remote_code=self.trust_remote_code,
+            )
+        except (OSError, ValueError) as exc:
+            raise RunError(f"hf: cannot load {self.model}: {exc}") from None
+        if self.adapter is not None:
+            try:
+                from peft import PeftModel
+            except ImportError:
+                raise MissingDependencyError("peft", "hf", "Loading a LoRA adapter") from None
+            model = PeftModel.from_pretrained(model, str(Path(self.adapter).expanduser()))
+            if self.merge_adapter:
+                model = model.merge_and_unload()
+        return model
 
     # -- protocol -----------------------------------------------------------------------------
     @property
