@@ -123,6 +123,37 @@ def test_robustness_calls_the_model_exactly_one_plus_p_times_per_record(tmp_path
     assert "delta_f1_score" in names and "f1_score" in names
 
 
+def test_when_sampling_every_perturbation_gets_its_own_call(tmp_path: Path) -> None:
+    """A perturbation that changed nothing still needs its own sample when decoding samples: 1 + P calls
+    a record, as fmeval makes; greedy decoding asks that identical prompt once and reuses the answer."""
+    rows = [{"question": "Who?", "answer": "x"}, {"question": "Why not?", "answer": "y"}]
+    path = _write(tmp_path / "q.jsonl", rows)
+    common: dict[str, Any] = dict(
+        dataset=path,
+        locations={"model_input": "question", "target_output": "answer"},
+        num_records="all",
+        # whitespace perturbations of one- and two-word questions mostly leave them unchanged
+        config={**NO_BERT, "num_perturbations": 4, "perturbation_type": "whitespace_add_remove"},
+    )
+    sampled = _counting("sampled", random=True)
+    run = evaluate(
+        "qa_accuracy_semantic_robustness",
+        model=sampled,
+        generate_config={"temperature": 1.0},
+        output=tmp_path / "s",
+        **common,
+    )
+    planned = [[r["model_input"], *r["perturbed_model_inputs"]] for r in run.records]
+    assert sum(len(p) - len(set(p)) for p in planned) > 0  # some perturbations changed nothing
+    assert len(sampled.api.prompts) == 2 * (1 + 4)
+    assert sum(r["usage"]["calls"] - r["usage"]["cached"] for r in run.records) == 2 * (1 + 4)
+
+    greedy = _counting("greedy")
+    run = evaluate("qa_accuracy_semantic_robustness", model=greedy, output=tmp_path / "g", **common)
+    assert len(greedy.api.prompts) == sum(len(set(p)) for p in planned) < 2 * (1 + 4)
+    assert sum(r["usage"]["calls"] - r["usage"]["cached"] for r in run.records) == len(greedy.api.prompts)
+
+
 def test_robustness_delta_is_the_mean_absolute_change(tmp_path: Path) -> None:
     # The counting model answers the prompt's first word: the original answers "Paris"; a perturbed
     # input whose first word changed answers something else.

@@ -134,6 +134,7 @@ def test_register_provider_and_folder_provider(tiny_gpt2: Path) -> None:
             raise BadInputError(f"zoo: no model {name!r}")
         return tiny_gpt2
 
+    builtin_zoo = _REGISTRY["zoo"]
     try:
         register_provider("fixed", lambda model, **args: Fixed(model))
         register_provider("zoo", local_folder_provider(zoo_folder))
@@ -147,7 +148,7 @@ def test_register_provider_and_folder_provider(tiny_gpt2: Path) -> None:
         assert "no model" in (availability("zoo", "other", {}) or "")
     finally:
         _REGISTRY.pop("fixed", None)
-        _REGISTRY.pop("zoo", None)
+        _REGISTRY["zoo"] = builtin_zoo
 
 
 def test_availability_reasons(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

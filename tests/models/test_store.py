@@ -99,8 +99,9 @@ async def test_rerun_uses_the_store_and_failures_are_retried_next_time(server, f
     prompts = ["one", "two", "bad one", "two"]
     first = await model.generate(prompts)
     assert [r.ok for r in first] == [True, True, False, True]
-    assert first.summary.errors == 1 and first.summary.cached == 0
-    assert server.call_count == 3  # the duplicate "two" is asked once
+    assert server.call_count == 3  # the duplicate "two" is asked once...
+    assert [r.cached for r in first] == [False, False, False, True]  # ...so its answer was no call
+    assert first.summary.errors == 1 and first.summary.cached == 1
     server.clear_faults()
     second = await model.generate(prompts)
     assert [r.cached for r in second] == [True, True, False, True]

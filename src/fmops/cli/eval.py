@@ -209,7 +209,10 @@ def _print_summary(console: object, run: object) -> None:
         usage = [r.get("usage") or {} for r in run.records]
         made = sum(u.get("calls", 0) - u.get("cached", 0) for u in usage)
         cached = sum(u.get("cached", 0) for u in usage)
-        console.print(f"model {calls['name']}: {made} calls made, {cached} answered from the response store")
+        console.print(
+            f"model {calls['name']}: {made} calls made, {cached} answered without a call "
+            "(from the response store, or by the call for an identical request)"
+        )
     if run.skipped:
         console.print(f"[yellow]skipped {len(run.skipped)} bad record(s)[/yellow]; first: {run.skipped[0]}")
     console.print(f"wrote {run.output_dir}/results.json, records/ and manifest.json")

@@ -275,7 +275,12 @@ class Model:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
 
-        results = [found[k] for k in keys]
+        results = []
+        for i, key in enumerate(keys):
+            result = found[key]
+            if first[key] != i and not result.cached:  # one call answered an identical request before it
+                result = result.model_copy(update={"cached": True})
+            results.append(result)
         self._summarize(summary, results, time.perf_counter() - started)
         return BatchResult(results, summary)
 

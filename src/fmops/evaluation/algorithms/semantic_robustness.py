@@ -83,8 +83,16 @@ class _Perturbing(Algorithm):
         record[PERTURBED_INPUTS] = perturbed
         record[PERTURBED_OUTPUTS] = [None] * len(perturbed)
         calls = [ModelCall("model_output", "generate", template.render(record), prompt_key="prompt")]
+        # Sample i + 1: when sampling, a perturbation that left the input unchanged still gets a sample of
+        # its own, as in fmeval (1 + P generations a record); greedy decoding asks identical prompts once.
         calls += [
-            ModelCall(PERTURBED_OUTPUTS, "generate", template.render(record, model_input=text), index=i)
+            ModelCall(
+                PERTURBED_OUTPUTS,
+                "generate",
+                template.render(record, model_input=text),
+                index=i,
+                sample_index=i + 1,
+            )
             for i, text in enumerate(perturbed)
         ]
         return calls
@@ -233,7 +241,8 @@ class GeneralSemanticRobustness(_Perturbing):
     def model_calls(self, record: Record, template: PromptTemplate) -> list[ModelCall]:
         calls = super().model_calls(record, template)
         if self._planned < PROBE_RECORDS:  # the probe: the same prompt once more, as a second sample
-            calls.append(ModelCall(PROBE, "generate", calls[0].text, sample_index=1, fresh_sample=True))
+            sample = self.config.num_perturbations + 1  # after the perturbations' samples; baseline 0's
+            calls.append(ModelCall(PROBE, "generate", calls[0].text, sample_index=sample, fresh_sample=True))
         self._planned += 1
         return calls
 
@@ -255,7 +264,7 @@ class GeneralSemanticRobustness(_Perturbing):
                         "generate",
                         record["prompt"],
                         index=i,
-                        sample_index=i + 1,
+                        sample_index=self.config.num_perturbations + i + 1,
                         fresh_sample=True,
                     )
                     for i in range(extra)
