@@ -592,7 +592,7 @@ def _performance(data: ReportData) -> str:
         (
             "calls",
             lambda p, m: (
-                f"{fmt.count(p.get('calls'))} <span class=ci>({fmt.count(p.get('cached_calls'))} cached)</span>"
+                f"{fmt.count(p.get('calls'))} <span class=ci>({fmt.count(p.get('cached_calls'))} reused)</span>"
             ),
         ),
         ("errors", lambda p, m: fmt.count(p.get("errors"))),
@@ -620,8 +620,9 @@ def _performance(data: ReportData) -> str:
     headers = ["model"] + [columns[i][0] for i in keep]
     rows = [[_swatch(data, m)] + [row[i] for i in keep] for m, row in zip(models, table, strict=True)]
     note = _note(
-        "Latency per record (all its model calls); cost in the prices' currency, counting only calls made in "
-        "these runs (cached answers were paid for before). Fastest and cheapest in bold."
+        "Latency per record (all its model calls); reused: answers from the response store or shared by "
+        "identical requests; cost in the prices' currency, counting only calls made in these runs. "
+        "Fastest and cheapest in bold."
     )
     return note + _table(headers, rows, numeric=range(1, len(headers)))
 

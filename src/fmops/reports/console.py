@@ -33,7 +33,7 @@ def print_comparison(comparison: dict[str, Any], output: Path, console: Console 
         perf.add_row(
             p["model"],
             str(p["records"]),
-            f"{p['calls']} ({p['cached_calls']} cached)",
+            f"{p['calls']} ({p['cached_calls']} reused)",
             _num(p["latency_p50_s"]),
             _num(p["latency_p95_s"]),
             _num(p["throughput_rps"], 1),

@@ -87,7 +87,11 @@ class Metric:
 
     @property
     def label(self) -> str:
-        return PERFORMANCE_METRICS[self.key].label if self.kind == "performance" else self.key
+        if self.kind == "performance":
+            return PERFORMANCE_METRICS[self.key].label
+        if len(self.evaluations) > 1:  # say so: one figure stands for several evaluations
+            return f"mean {self.key} of {len(self.evaluations)} evaluations"
+        return self.key
 
     def goodness(self, value: float) -> float:
         """Larger is always better: what normalisation, Pareto fronts and 'best' use."""

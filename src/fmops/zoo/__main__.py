@@ -6,7 +6,7 @@ about a minute per model on a laptop CPU.
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 from fmops.zoo import ZOO_MODELS, measure_zoo_quality, zoo_model_info, zoo_model_path
 
@@ -40,4 +40,8 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m fmops.zoo", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"zoo models (default: {', '.join(ZOO_MODELS)})"
+    )
+    main(parser.parse_args().names)

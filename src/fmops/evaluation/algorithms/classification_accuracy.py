@@ -56,8 +56,7 @@ class ClassificationAccuracy(Algorithm):
             return
         # As fmeval: without valid_labels, the labels are the distinct targets of the dataset.
         labels = list(dict.fromkeys(str(r["target_output"]) for r in records))
-        if len(labels) / (len(records) + 1) < 0.05:
-            _log.warning("only %d distinct labels in %d records", len(labels), len(records))
+        _log.debug("labels taken from the %d records' targets: %s", len(records), labels)
         self._labels = labels
 
     def classify(self, records: Sequence[Record], outputs: Sequence[str]) -> list[tuple[str, float]]:
