@@ -63,9 +63,13 @@ def _model_args(raw: list[str] | None, models: list[str]) -> dict[str, list[str]
 
     args: dict[str, list[str]] = {}
     for item in raw or []:
-        name, sep, rest = item.rpartition(":")
-        if not sep or not name or "=" not in rest:
+        # The model is what precedes the last ':' before the first '=': model ids may hold ':' (Bedrock's
+        # ...-v1:0) and so may values (URLs), keys never do.
+        head, equals, value = item.partition("=")
+        name, sep, key = head.rpartition(":")
+        if not equals or not sep or not name or not key:
             raise BadInputError(f"-M expects MODEL:KEY=VALUE, got '{item}'")
+        rest = f"{key}={value}"
         if models and name not in models:
             raise BadInputError(f"-M {item}: model '{name}' is not among --model {', '.join(models)}")
         args.setdefault(name, []).append(rest)

@@ -41,6 +41,14 @@ def print_comparison(comparison: dict[str, Any], output: Path, console: Console 
             "-" if p["cost"] is None else f"{p['cost']:.4f}",
         )
     console.print(perf)
+    for p in comparison["performance"]:
+        if p.get("errors"):
+            style = "red" if p["errors"] >= p["records"] else "yellow"
+            first = _first_error(output, comparison.get("runs", {}).get(p["model"], {}))
+            console.print(
+                f"[{style}]{p['model']}: {p['errors']} of {p['records']} records failed a model call"
+                f"{'; first: ' + first if first else ''}[/{style}]"
+            )
     significant = [c for c in comparison["comparisons"] if c["significant"]]
     console.print(
         f"{len(significant)} of {len(comparison['comparisons'])} paired differences are beyond the noise (p < 0.05)"
@@ -48,6 +56,20 @@ def print_comparison(comparison: dict[str, Any], output: Path, console: Console 
     console.print(
         f"wrote {output}/comparison.json and runs/; next: `fmops select {output} ...`, `fmops report {output}`"
     )
+
+
+def _first_error(output: Path, run_dirs: dict[str, str]) -> str | None:
+    """The first failed record's error in a model's run folders, cut to one line."""
+    import json
+
+    for run_dir in run_dirs.values():
+        for path in sorted((output / run_dir / "records").glob("*.jsonl")):
+            with path.open(encoding="utf-8") as lines:
+                for line in lines:
+                    error = json.loads(line).get("error")
+                    if error:
+                        return str(error).splitlines()[0][:300]
+    return None
 
 
 def _num(value: float | None, digits: int = 3) -> str:
