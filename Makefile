@@ -1,5 +1,5 @@
 # One entry point for people and CI. `make run` is the main job, `make test` the test suite;
-# both create .venv and install fmops (with torch pinned by constraints.txt) on first use.
+# both create .venv and install fmops (at the tested versions in constraints.txt) on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
