@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,6 @@ def print_comparison(comparison: dict[str, Any], output: Path, console: Console 
 
 def _first_error(output: Path, run_dirs: dict[str, str]) -> str | None:
     """The first failed record's error in a model's run folders, cut to one line."""
-    import json
-
     for run_dir in run_dirs.values():
         for path in sorted((output / run_dir / "records").glob("*.jsonl")):
             with path.open(encoding="utf-8") as lines:
