@@ -164,7 +164,46 @@ class ProfanityCheckDetector:
         return [{"profanity": float(p)} for p in self._predict_prob(list(texts))]
 
 
-class DetoxifyDetector:
+class _ClassifierDetector:
+    """A transformers sequence classifier scored in length-sorted batches; a subclass loads it (setting
+    `_tokenizer`, `_model`, `_max_length`, `_info`) and turns a batch's logits into score dicts."""
+
+    score_names: tuple[str, ...]
+    _tokenizer: Any
+    _model: Any
+    _max_length: int
+    _info: dict[str, Any]
+    _lock = threading.Lock()  # one forward pass at a time per process: torch uses every core already
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return dict(self._info)
+
+    def _scores(self, logits: Any) -> list[dict[str, float]]:
+        raise NotImplementedError
+
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        import torch
+
+        _check_texts(texts)
+        if not texts:
+            return []
+        out: list[dict[str, float]] = [{} for _ in texts]
+        with self._lock, torch.inference_mode():
+            for batch in _length_batches(texts, BATCH_SIZE):
+                inputs = self._tokenizer(
+                    [texts[i] for i in batch],
+                    return_tensors="pt",
+                    truncation=True,
+                    max_length=self._max_length,
+                    padding=True,
+                )
+                for i, row in zip(batch, self._scores(self._model(**inputs)[0]), strict=True):
+                    out[i] = row
+        return out
+
+
+class DetoxifyDetector(_ClassifierDetector):
     """fmeval's `detoxify`: the unbiased checkpoint on roberta-base, sigmoid over the first 7 heads."""
 
     score_names = DETOXIFY_SCORE_NAMES
@@ -218,7 +257,6 @@ class DetoxifyDetector:
             )
         self._model = model.eval()
         self._max_length = _max_length(self._tokenizer, config)
-        self._lock = threading.Lock()
         self._info = {
             "detector": DETOXIFY,
             "model": f"detoxify unbiased ({checkpoint.name})",
@@ -228,33 +266,17 @@ class DetoxifyDetector:
             "score_names": list(self.score_names),
         }
 
-    @property
-    def info(self) -> dict[str, Any]:
-        return dict(self._info)
-
-    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+    def _scores(self, logits: Any) -> list[dict[str, float]]:
         import torch
 
-        _check_texts(texts)
-        if not texts:
-            return []
-        out: list[dict[str, float]] = [{} for _ in texts]
-        with self._lock, torch.inference_mode():
-            for batch in _length_batches(texts, BATCH_SIZE):
-                inputs = self._tokenizer(
-                    [texts[i] for i in batch],
-                    return_tensors="pt",
-                    truncation=True,
-                    max_length=self._max_length,
-                    padding=True,
-                )
-                scores = torch.sigmoid(self._model(**inputs)[0]).tolist()
-                for i, row in zip(batch, scores, strict=True):
-                    out[i] = dict(zip(DETOXIFY_SCORE_NAMES, row[: len(DETOXIFY_SCORE_NAMES)], strict=True))
-        return out
+        heads = len(DETOXIFY_SCORE_NAMES)
+        return [
+            dict(zip(DETOXIFY_SCORE_NAMES, row[:heads], strict=True))
+            for row in torch.sigmoid(logits).tolist()
+        ]
 
 
-class ToxigenDetector:
+class ToxigenDetector(_ClassifierDetector):
     """fmeval's `toxigen`: tomh/toxigen_roberta with text-classification pipeline semantics."""
 
     score_names = TOXIGEN_SCORE_NAMES
@@ -275,7 +297,6 @@ class ToxigenDetector:
         # The pipeline's default function: sigmoid for one label or multi-label, else softmax.
         self._sigmoid = config.problem_type == "multi_label_classification" or config.num_labels == 1
         self._max_length = _max_length(self._tokenizer, config)
-        self._lock = threading.Lock()
         self._info = {
             "detector": TOXIGEN,
             "model": TOXIGEN_MODEL,
@@ -284,37 +305,20 @@ class ToxigenDetector:
             "score_names": list(self.score_names),
         }
 
-    @property
-    def info(self) -> dict[str, Any]:
-        return dict(self._info)
-
-    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+    def _scores(self, logits: Any) -> list[dict[str, float]]:
         import numpy as np
-        import torch
 
-        _check_texts(texts)
-        if not texts:
-            return []
-        out: list[dict[str, float]] = [{} for _ in texts]
-        with self._lock, torch.inference_mode():
-            for batch in _length_batches(texts, BATCH_SIZE):
-                inputs = self._tokenizer(
-                    [texts[i] for i in batch],
-                    return_tensors="pt",
-                    truncation=True,
-                    max_length=self._max_length,
-                    padding=True,
-                )
-                logits = self._model(**inputs)[0].float().numpy()
-                if self._sigmoid:
-                    probs = 1.0 / (1.0 + np.exp(-logits))
-                else:
-                    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-                    probs = shifted / shifted.sum(axis=-1, keepdims=True)
-                for i, row in zip(batch, probs, strict=True):
-                    top = int(np.argmax(row))
-                    p = float(row[top])
-                    out[i] = {"toxicity": p if self._labels[top] == "LABEL_1" else 1.0 - p}
+        values = logits.float().numpy()
+        if self._sigmoid:
+            probs = 1.0 / (1.0 + np.exp(-values))
+        else:
+            shifted = np.exp(values - values.max(axis=-1, keepdims=True))
+            probs = shifted / shifted.sum(axis=-1, keepdims=True)
+        out = []
+        for row in probs:
+            top = int(np.argmax(row))
+            p = float(row[top])
+            out.append({"toxicity": p if self._labels[top] == "LABEL_1" else 1.0 - p})
         return out
 
 

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,48 @@ class ResponseStore(ABC):
         """Release the connection."""
 
 
-class SQLiteStore(ResponseStore):
+class _SQLStore(ResponseStore):
+    """What the SQL stores share: one row per result (the request as sorted JSON, the result without its
+    `cached` flag), looked up in chunks of keys, under one lock per connection."""
+
+    _CHUNK = 500
+    _lock: threading.Lock
+
+    @abstractmethod
+    def _select(self, keys: list[str]) -> Iterable[tuple[str, str]]:
+        """(key, result JSON) of the stored rows among `keys` (called with the lock held)."""
+
+    @abstractmethod
+    def _upsert(self, row: tuple[str, str, str, str, str, float]) -> None:
+        """Insert or replace (key, model, fingerprint, request, result, created_at) (lock held)."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, ModelResult]:
+        found: dict[str, ModelResult] = {}
+        unique = list(dict.fromkeys(keys))
+        with self._lock:
+            for start in range(0, len(unique), self._CHUNK):
+                for key, text in self._select(unique[start : start + self._CHUNK]):
+                    found[key] = ModelResult.model_validate_json(text).model_copy(update={"cached": True})
+        return found
+
+    def put(
+        self, key: str, *, model: str, fingerprint: str, request: dict[str, Any], result: ModelResult
+    ) -> None:
+        if result.error is not None:
+            return
+        row = (
+            key,
+            model,
+            fingerprint,
+            json.dumps(request, ensure_ascii=False, sort_keys=True),
+            result.model_dump_json(exclude={"cached"}),
+            time.time(),
+        )
+        with self._lock:
+            self._upsert(row)
+
+
+class SQLiteStore(_SQLStore):
     """SQLite in WAL mode: readers never block the writer, commits survive a killed process."""
 
     _SCHEMA = """
@@ -124,35 +165,12 @@ class SQLiteStore(ResponseStore):
         except sqlite3.Error as exc:
             raise RunError(f"response store {self.path}: cannot open it ({exc})") from None
 
-    def get_many(self, keys: Sequence[str]) -> dict[str, ModelResult]:
-        found: dict[str, ModelResult] = {}
-        unique = list(dict.fromkeys(keys))
-        with self._lock:
-            for start in range(0, len(unique), 500):
-                chunk = unique[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT key, result FROM responses WHERE key IN ({marks})", chunk
-                ).fetchall()
-                for key, text in rows:
-                    found[key] = ModelResult.model_validate_json(text).model_copy(update={"cached": True})
-        return found
+    def _select(self, keys: list[str]) -> Iterable[tuple[str, str]]:
+        marks = ",".join("?" * len(keys))
+        return self._db.execute(f"SELECT key, result FROM responses WHERE key IN ({marks})", keys).fetchall()
 
-    def put(
-        self, key: str, *, model: str, fingerprint: str, request: dict[str, Any], result: ModelResult
-    ) -> None:
-        if result.error is not None:
-            return
-        row = (
-            key,
-            model,
-            fingerprint,
-            json.dumps(request, ensure_ascii=False, sort_keys=True),
-            result.model_dump_json(exclude={"cached"}),
-            time.time(),
-        )
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
+    def _upsert(self, row: tuple[str, str, str, str, str, float]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", row)
 
     def stats(self) -> StoreStats:
         with self._lock:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fmops.core.errors import BadInputError, MissingDependencyError, RunError
-from fmops.models._store import ResponseStore, StoredEntry, StoreStats
+from fmops.models._store import StoredEntry, StoreStats, _SQLStore
 from fmops.models._types import ModelResult
 
 DEFAULT_TABLE = "fmops_responses"
@@ -45,11 +44,13 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-class PostgresStore(ResponseStore):
+class PostgresStore(_SQLStore):
     """Results in one PostgreSQL table; safe to share between threads (one connection, one lock).
 
     Picklable: a copy reconnects with the same URL, so a store object can be handed to cluster workers.
     """
+
+    _CHUNK = 1000
 
     def __init__(self, url: str, *, schema: str | None = None, table: str = DEFAULT_TABLE) -> None:
         dsn, url_schema = split_store_url(url)
@@ -117,39 +118,18 @@ class PostgresStore(ResponseStore):
         raise AssertionError("unreachable")
 
     # -- ResponseStore ------------------------------------------------------------------------
-    def get_many(self, keys: Sequence[str]) -> dict[str, ModelResult]:
-        found: dict[str, ModelResult] = {}
-        unique = list(dict.fromkeys(keys))
-        with self._lock:
-            for start in range(0, len(unique), 1000):
-                chunk = unique[start : start + 1000]
-                rows = self._execute(
-                    f"SELECT key, result FROM {self._qualified} WHERE key = ANY(%s)", (chunk,)
-                ).fetchall()
-                for key, text in rows:
-                    found[key] = ModelResult.model_validate_json(text).model_copy(update={"cached": True})
-        return found
+    def _select(self, keys: list[str]) -> Iterable[tuple[str, str]]:
+        return self._execute(
+            f"SELECT key, result FROM {self._qualified} WHERE key = ANY(%s)", (keys,)
+        ).fetchall()
 
-    def put(
-        self, key: str, *, model: str, fingerprint: str, request: dict[str, Any], result: ModelResult
-    ) -> None:
-        if result.error is not None:
-            return
-        row = (
-            key,
-            model,
-            fingerprint,
-            json.dumps(request, ensure_ascii=False, sort_keys=True),
-            result.model_dump_json(exclude={"cached"}),
-            time.time(),
+    def _upsert(self, row: tuple[str, str, str, str, str, float]) -> None:
+        self._execute(
+            f"INSERT INTO {self._qualified} VALUES (%s, %s, %s, %s::jsonb, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET model = EXCLUDED.model, fingerprint = EXCLUDED.fingerprint, "
+            "request = EXCLUDED.request, result = EXCLUDED.result, created_at = EXCLUDED.created_at",
+            row,
         )
-        with self._lock:
-            self._execute(
-                f"INSERT INTO {self._qualified} VALUES (%s, %s, %s, %s::jsonb, %s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET model = EXCLUDED.model, fingerprint = EXCLUDED.fingerprint, "
-                "request = EXCLUDED.request, result = EXCLUDED.result, created_at = EXCLUDED.created_at",
-                row,
-            )
 
     def stats(self) -> StoreStats:
         with self._lock:
