@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from fmops.evaluation.algorithms._base import Algorithm, Record, ScoredRecord
+
 BERTSCORE = "bertscore"
 
 
@@ -42,3 +44,22 @@ def bertscore_info(model_type: str | None) -> dict[str, Any]:
     from fmops.metrics.bertscore import get_bert_scorer
 
     return dict(get_bert_scorer(model_type).info)
+
+
+class OutputScoringAlgorithm(Algorithm):
+    """An accuracy algorithm whose record scores are `score_outputs(records, outputs)` (which the
+    robustness algorithms also call on perturbed outputs), with a BERTScore that can be switched off."""
+
+    config: Any  # an AlgorithmConfig with BertScoreOptions
+
+    def score_outputs(self, records: Sequence[Record], outputs: Sequence[str]) -> list[dict[str, float]]:
+        raise NotImplementedError
+
+    def score_records(self, records: Sequence[Record]) -> list[ScoredRecord]:
+        outputs = [r["model_output"] for r in records]
+        return [ScoredRecord(scores=s) for s in self.score_outputs(records, outputs)]
+
+    def manifest_info(self) -> dict[str, Any]:
+        if not self.config.bertscore:
+            return {}
+        return {"bertscore_model": bertscore_info(self.config.model_type_for_bertscore)}

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from pydantic import field_validator
 
-from fmops.evaluation.algorithms._base import Algorithm, AlgorithmConfig, Record, ScoredRecord
+from fmops.evaluation.algorithms._base import AlgorithmConfig, Record
 from fmops.evaluation.algorithms._bertscore import (
     BERTSCORE,
     BertScoreOptions,
-    bertscore_info,
+    OutputScoringAlgorithm,
     bertscore_max_over_targets,
 )
 from fmops.metrics.qa import QA_SCORE_NAMES, qa_scores
@@ -33,7 +32,7 @@ def split_targets(target_output: str, delimiter: str | None) -> list[str]:
     return target_output.split(delimiter)
 
 
-class QAAccuracy(Algorithm):
+class QAAccuracy(OutputScoringAlgorithm):
     eval_name = "qa_accuracy"
     config_class = QAAccuracyConfig
     required_columns = ("target_output", "model_output")
@@ -54,14 +53,3 @@ class QAAccuracy(Algorithm):
             for s, b in zip(scores, bert, strict=True):
                 s[BERTSCORE] = b
         return scores
-
-    def score_records(self, records: Sequence[Record]) -> list[ScoredRecord]:
-        outputs = [r["model_output"] for r in records]
-        return [ScoredRecord(scores=s) for s in self.score_outputs(records, outputs)]
-
-    def manifest_info(self) -> dict[str, Any]:
-        return (
-            {"bertscore_model": bertscore_info(self.config.model_type_for_bertscore)}
-            if self.config.bertscore
-            else {}
-        )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
-from fmops.evaluation.algorithms._base import Algorithm, AlgorithmConfig, Record, ScoredRecord
-from fmops.evaluation.algorithms._bertscore import BERTSCORE, BertScoreOptions, bertscore_info
+from fmops.evaluation.algorithms._base import AlgorithmConfig, Record
+from fmops.evaluation.algorithms._bertscore import BERTSCORE, BertScoreOptions, OutputScoringAlgorithm
 from fmops.metrics.meteor import meteor_scores
 from fmops.metrics.rouge import rouge_scores
 
@@ -19,7 +19,7 @@ class SummarizationAccuracyConfig(AlgorithmConfig, BertScoreOptions):
     use_stemmer_for_rouge: bool = True
 
 
-class SummarizationAccuracy(Algorithm):
+class SummarizationAccuracy(OutputScoringAlgorithm):
     eval_name = "summarization_accuracy"
     config_class = SummarizationAccuracyConfig
     # fmeval's quirk: the input column is required even when the outputs are brought by the user.
@@ -43,14 +43,3 @@ class SummarizationAccuracy(Algorithm):
             for s, b in zip(scores, bert, strict=True):
                 s[BERTSCORE] = b
         return scores
-
-    def score_records(self, records: Sequence[Record]) -> list[ScoredRecord]:
-        outputs = [r["model_output"] for r in records]
-        return [ScoredRecord(scores=s) for s in self.score_outputs(records, outputs)]
-
-    def manifest_info(self) -> dict[str, Any]:
-        return (
-            {"bertscore_model": bertscore_info(self.config.model_type_for_bertscore)}
-            if self.config.bertscore
-            else {}
-        )
