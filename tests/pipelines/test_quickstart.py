@@ -49,3 +49,7 @@ def test_quickstart_compares_selects_and_reports(tmp_path: Path) -> None:
     } <= algorithms
     assert json.loads((out / "selection.json").read_text())["selected"] in ("echo/a", "echo/b")
     assert (out / "report.html").stat().st_size > 100_000 and (out / "report.md").exists()
+    # Its measurements join the capability matrix, beside the cards.
+    measured = json.loads((Path(os.environ["FMOPS_HOME"]) / "catalog" / "measured.json").read_text())
+    figures = measured["models"]["echo/a"]["figures"]
+    assert "latency_p95_s" in figures and "qa_accuracy/world_trivia_qa:f1_score" in figures

@@ -45,7 +45,7 @@ def test_reasons_say_what_each_model_wins_and_loses_on_with_values() -> None:
     selection = _select("P0 cost, P1 precision_score")
     reasons = {r.model: r.reasons for r in selection.ranking}
     assert "lowest cost (0.006 per 1K records)" in reasons["zoo/tiny"]
-    assert "lowest precision_score (0.68; best api/big 0.90)" in reasons["zoo/tiny"]
+    assert "precision_score 0.68 (worst of 4; best api/big 0.90)" in reasons["zoo/tiny"]
     assert "highest precision_score (0.90)" in reasons["api/big"]
     assert "cost 0.024 per 1K records (2nd of 4; best zoo/tiny 0.006)" in reasons["zoo/small"]
 

@@ -177,6 +177,20 @@ def test_cards_have_the_capability_matrix_fields(fake_training: list[int]) -> No
     assert ZOO_MODELS["zoo/test"].tokens_per_second > 0
 
 
+def test_the_catalog_dates_a_trained_zoo_card_and_its_decoding_speed(fake_training: list[int]) -> None:
+    from datetime import UTC, datetime
+
+    from fmops.catalog import load_catalog
+
+    assert load_catalog()["zoo/test"].as_of is None  # not trained yet: nothing to date
+    zoo_model_path("zoo/test")
+    card = load_catalog()["zoo/test"]
+    today = datetime.now(UTC).date()
+    assert card.as_of == today
+    speed = card.measured["decode_tokens_per_s"]
+    assert speed.value == zoo_card("zoo/test").tokens_per_second and speed.recorded_at == today.isoformat()
+
+
 def test_declared_parameter_counts_match_torch() -> None:
     from transformers import GPT2Config, GPT2LMHeadModel
 

@@ -64,7 +64,7 @@ def run_quickstart(
     console: Console | None = None,
 ) -> Path:
     """Run the whole journey into `output`; returns the report's path."""
-    from fmops.catalog import filter_cards, load_catalog
+    from fmops.catalog import filter_cards, load_catalog, record_comparison
     from fmops.evaluation.compare import compare
     from fmops.reports import write_report
     from fmops.reports.console import print_comparison
@@ -98,6 +98,8 @@ def run_quickstart(
         on_event=lambda message: say.print(f"[dim]{message}[/dim]"),
     )
     print_comparison(json.loads((comparison_dir / "comparison.json").read_text()), comparison_dir, say)
+    record_comparison(comparison_dir)  # the capability matrix now shows these figures beside its cards
+    say.print("measured figures recorded beside the cards: `fmops catalog list --measured`")
 
     say.rule("4. select by priorities")
     comparison = json.loads((comparison_dir / "comparison.json").read_text())

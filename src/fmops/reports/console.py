@@ -55,7 +55,8 @@ def print_comparison(comparison: dict[str, Any], output: Path, console: Console 
         f"{len(significant)} of {len(comparison['comparisons'])} paired differences are beyond the noise (p < 0.05)"
     )
     console.print(
-        f"wrote {output}/comparison.json and runs/; next: `fmops select {output} ...`, `fmops report {output}`"
+        f"wrote {output}/comparison.json and {output}/runs/; next: `fmops select {output} ...`, "
+        f"`fmops report {output}`"
     )
 
 

@@ -255,19 +255,12 @@ def _reasons(
         else:
             best = by_goodness[0]
             better = sum(1 for m in by_goodness if metric.goodness(measured[m]) > mine)
-            where = (
-                _worst_word(metric)
-                if mine == worst_goodness
-                else f"{_place_word(better + 1)} of {len(measured)}"
+            # "worst", not "highest cost": a reason must read as a drawback where it is one.
+            where = "worst" if mine == worst_goodness else _place_word(better + 1)
+            reasons.append(
+                f"{metric.label} {metric.show(value)} ({where} of {len(measured)}; "
+                f"best {best} {metric.show(measured[best], short=True)})"
             )
-            if mine == worst_goodness:
-                reasons.append(
-                    f"{where} {metric.label} ({metric.show(value)}; best {best} {metric.show(measured[best], short=True)})"
-                )
-            else:
-                reasons.append(
-                    f"{metric.label} {metric.show(value)} ({where}; best {best} {metric.show(measured[best], short=True)})"
-                )
         if metric.kind == "score":
             i = by_goodness.index(model)
             around = [by_goodness[j] for j in (i - 1, i + 1) if 0 <= j < len(by_goodness)]
@@ -280,10 +273,6 @@ def _reasons(
 
 def _best_word(metric: Metric) -> str:
     return {"higher": "highest", "lower": "lowest"}.get(metric.direction, "closest to ideal")
-
-
-def _worst_word(metric: Metric) -> str:
-    return {"higher": "lowest", "lower": "highest"}.get(metric.direction, "farthest from ideal")
 
 
 def _explain(
