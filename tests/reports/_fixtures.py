@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 from fmops.evaluation import evaluate
-from fmops.evaluation.output import records_file_name
-from fmops.evaluation.scores import score_info
-from fmops.evaluation.statistics import bootstrap_ci, paired_test
+from fmops.evaluation.compare import _comparisons, _record_scores, _score_entries
 from tests.conftest import EXAMPLES
 
 XSS_MODEL = "gold <script>window.__xss=3</script>"
@@ -140,6 +137,20 @@ _PERFORMANCE = {
 }
 
 
+#: The report's sections, in page order (their anchors).
+SECTIONS = (
+    "summary",
+    "scores",
+    "categories",
+    "radar",
+    "pareto",
+    "performance",
+    "selection",
+    "examples",
+    "manifest",
+)
+
+
 def build_comparison(root: Path, *, selection: bool = True) -> Path:
     """A comparison folder: three models (two echo models and BYO outputs), four evaluations."""
     out = root / "comparison"
@@ -227,44 +238,6 @@ def build_comparison(root: Path, *, selection: bool = True) -> Path:
     return out
 
 
-def _record_scores(run: Any) -> dict[str, dict[tuple[str, int], float]]:
-    table: dict[str, dict[tuple[str, int], float]] = {}
-    for dataset, rows in run.records_by_dataset.items():
-        for row in rows:
-            for score in row["scores"]:
-                if score.get("value") is None:
-                    continue
-                name, value = score["name"], float(score["value"])
-                if name == "log_probability_difference":
-                    table.setdefault("prompt_stereotyping", {})[(dataset, row["row"])] = float(value > 0)
-                table.setdefault(name, {})[(dataset, row["row"])] = value
-    return table
-
-
-def _score_entries(model: str, key: str, run: Any, per_record: dict[str, Any]) -> list[dict[str, Any]]:
-    entries = []
-    for output in run.outputs:
-        file_name = records_file_name(output.eval_name, output.dataset_name)
-        for score in output.dataset_scores or []:
-            values = [v for (d, _), v in per_record.get(score.name, {}).items() if d == file_name]
-            ci = bootstrap_ci(values) if values else None
-            entries.append(
-                {
-                    "model": model,
-                    "evaluation": key,
-                    "dataset": output.dataset_name,
-                    "score": score.name,
-                    "value": score.value,
-                    "ci_low": ci[0] if ci else None,
-                    "ci_high": ci[1] if ci else None,
-                    "n": output.num_records,
-                    "errors": score.num_errors or 0,
-                    "direction": score_info(score.name).direction,
-                }
-            )
-    return entries
-
-
 def _performance(model: str, runs: dict[str, Any]) -> dict[str, Any]:
     p50, p95, per_1k, _ = _PERFORMANCE[model]
     records = sum(len(r.records) for r in runs.values())
@@ -285,39 +258,6 @@ def _performance(model: str, runs: dict[str, Any]) -> dict[str, Any]:
         "cost_per_1k_records": per_1k,
         "wall_s": 8.7,
     }
-
-
-def _comparisons(models: list[str], per_record: dict[str, Any]) -> list[dict[str, Any]]:
-    results = []
-    for a, b in combinations(models, 2):
-        for key, scores_a in per_record.get(a, {}).items():
-            scores_b = per_record.get(b, {}).get(key, {})
-            for score, values_a in scores_a.items():
-                if score == "log_probability_difference" or score not in scores_b:
-                    continue
-                shared = sorted(set(values_a) & set(scores_b[score]))
-                test = paired_test([values_a[r] for r in shared], [scores_b[score][r] for r in shared])
-                info = score_info(score)
-                if test.difference == 0 or not test.significant() or info.direction == "ideal":
-                    verdict = "within noise"
-                else:
-                    verdict = f"{a if (test.difference > 0) == (info.direction == 'higher') else b} is better"
-                results.append(
-                    {
-                        "evaluation": key,
-                        "score": score,
-                        "model_a": a,
-                        "model_b": b,
-                        "difference": test.difference,
-                        "ci_low": test.ci_low,
-                        "ci_high": test.ci_high,
-                        "p_value": test.p_value,
-                        "n": test.n,
-                        "significant": test.significant(),
-                        "verdict": verdict,
-                    }
-                )
-    return results
 
 
 def build_run(root: Path, algorithm: str = "qa_accuracy", *, model: str | None = None) -> Path:

@@ -9,6 +9,7 @@ import pytest
 
 from fmops.reports import write_report
 from tests.reports._browser import PageReport, chromium_path, inspect
+from tests.reports._fixtures import SECTIONS
 
 pytestmark = [
     pytest.mark.skipif(
@@ -42,17 +43,7 @@ def test_comparison_report_renders(comparison_dir: Path, tmp_path: Path) -> None
     html = paths.html.read_text(encoding="utf-8")
     (page,) = _check(paths.html)
     assert page.menu_switched is True
-    assert page.anchors == [
-        "summary",
-        "scores",
-        "categories",
-        "radar",
-        "pareto",
-        "performance",
-        "selection",
-        "examples",
-        "manifest",
-    ]
+    assert page.anchors == list(SECTIONS)
     # Every chart div in the page was drawn (inspect counts .main-svg per div).
     assert html.count('class="chart"') >= 9
 

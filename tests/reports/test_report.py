@@ -13,19 +13,7 @@ from fmops.core.errors import BadInputError
 from fmops.reports import ReportPaths, write_report
 from fmops.reports._charts import scores_chart
 from fmops.reports._data import load_report_data
-from tests.reports._fixtures import XSS_CATEGORY, XSS_MODEL, XSS_QUESTION
-
-SECTIONS = (
-    "summary",
-    "scores",
-    "categories",
-    "radar",
-    "pareto",
-    "performance",
-    "selection",
-    "examples",
-    "manifest",
-)
+from tests.reports._fixtures import SECTIONS, XSS_CATEGORY, XSS_MODEL, XSS_QUESTION
 
 
 def _md_tables_are_well_formed(markdown: str) -> None:
