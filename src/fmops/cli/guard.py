@@ -1,0 +1,159 @@
+"""`fmops guard`: check texts against a guardrail policy, serve ApplyGuardrail, evaluate a policy."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fmops.cli._common import DelayedProgress, user_errors
+
+app = typer.Typer(
+    help="Guardrails: Bedrock-Guardrails-style policies (content, topics, words, PII, grounding), offline.",
+    no_args_is_help=True,
+)
+
+_SHIPPED_SETS = {"content": "content_eval.jsonl", "pii": "pii_eval.jsonl"}
+
+
+def _source(value: str) -> str:
+    upper = value.upper()
+    if upper not in ("INPUT", "OUTPUT"):
+        raise typer.BadParameter("expected INPUT or OUTPUT")
+    return upper
+
+
+@app.command("check", no_args_is_help=True)
+@user_errors
+def check_command(
+    policy: Annotated[Path, typer.Argument(help="Policy YAML (Bedrock CreateGuardrail field names).")],
+    text: Annotated[str | None, typer.Option("--text", "-t", help="Text to check ('-': read stdin).")] = None,
+    source: Annotated[
+        str, typer.Option(help="INPUT (a prompt) or OUTPUT (a model's answer).", callback=_source)
+    ] = "INPUT",
+    grounding_source: Annotated[
+        str | None, typer.Option(help="OUTPUT only: the context the answer must be grounded in.")
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option(help="OUTPUT only: the question the answer must address.")
+    ] = None,
+) -> None:
+    """Apply POLICY to a text and print ApplyGuardrail-shaped JSON (action, outputs, assessments)."""
+    from fmops.core.errors import BadInputError
+    from fmops.guardrails import load_policy
+
+    if text is None:
+        raise BadInputError("give the text to check with --text TEXT (or --text - to read stdin)")
+    if text == "-":
+        text = sys.stdin.read()
+    loaded = load_policy(policy)
+    for warning in loaded.warnings:
+        typer.echo(f"warning: {policy}: {warning}", err=True)
+    result = loaded.apply(text, source, grounding_source=grounding_source, query=query)
+    typer.echo(json.dumps(result.response(), indent=2, ensure_ascii=False))
+
+
+@app.command("serve", no_args_is_help=True)
+@user_errors
+def serve_command(
+    policies: Annotated[list[Path], typer.Argument(help="Policy YAML files, served by their `name`.")],
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve Bedrock's ApplyGuardrail API for POLICIES:
+    POST /guardrail/NAME/version/VERSION/apply (VERSION: the policy's version or DRAFT)."""
+    from fmops.core.errors import BadInputError, MissingDependencyError
+    from fmops.guardrails import create_app, load_policy
+
+    loaded = [load_policy(p) for p in policies]
+    names = [p.name for p in loaded]
+    if len(set(names)) != len(names):
+        raise BadInputError(f"two policies share a name ({', '.join(names)}): names identify guardrails")
+    for policy, path in zip(loaded, policies, strict=True):
+        for warning in policy.warnings:
+            typer.echo(f"warning: {path}: {warning}", err=True)
+        typer.echo(f"guardrail {policy.name} version {policy.version} from {path}", err=True)
+    try:
+        import uvicorn
+    except ImportError:
+        raise MissingDependencyError("uvicorn", "serve", "fmops guard serve") from None
+    import logging
+
+    # Every intervention is logged (policy name, version, side, kinds of findings; never the text).
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    interventions = logging.getLogger("fmops.guardrails")
+    interventions.addHandler(handler)
+    interventions.setLevel(logging.INFO)
+    uvicorn.run(create_app(loaded), host=host, port=port, log_level=log_level)
+
+
+@app.command("eval", no_args_is_help=True)
+@user_errors
+def eval_command(
+    policy: Annotated[Path, typer.Argument(help="Policy YAML to evaluate.")],
+    dataset: Annotated[
+        str,
+        typer.Option(
+            help="Labelled JSON Lines (text, labels, entities, source), or a shipped set: content, pii."
+        ),
+    ],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the figures as JSON.")] = None,
+) -> None:
+    """Score POLICY on labelled texts: precision, recall, F1, FPR (95% CIs) per category and entity type,
+    and the latency it adds (p50, p95)."""
+    run_guard_eval(policy, dataset, output)
+
+
+def run_guard_eval(policy: Path, dataset: str | None, output: Path | None) -> None:
+    """`fmops guard eval` (and `fmops eval guardrail POLICY`, which dispatches here)."""
+    from fmops.core.errors import BadInputError
+    from fmops.guardrails import evaluate_policy, load_policy, read_dataset, shipped_file, write_evaluation
+
+    if dataset is None:
+        raise BadInputError("give the labelled texts with --dataset FILE (or a shipped set: content, pii)")
+    path = shipped_file(_SHIPPED_SETS[dataset]) if dataset in _SHIPPED_SETS else Path(dataset)
+    loaded = load_policy(policy)
+    for warning in loaded.warnings:
+        typer.echo(f"warning: {policy}: {warning}", err=True)
+    records = read_dataset(path)
+    with DelayedProgress("guardrail eval") as progress:
+        evaluation = evaluate_policy(loaded, records, dataset_name=str(path), on_progress=progress)
+    _print(evaluation)
+    if output is not None:
+        write_evaluation(evaluation, output)
+        typer.echo(f"wrote {output}", err=True)
+
+
+def _print(evaluation: object) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from fmops.guardrails import GuardrailEvaluation, Interval
+
+    assert isinstance(evaluation, GuardrailEvaluation)
+
+    def show(i: Interval) -> str:
+        return "-" if i.value is None else f"{i.value:.2f} [{i.low:.2f}, {i.high:.2f}]"
+
+    table = Table(
+        title=f"{evaluation.policy} {evaluation.policy_version} on {Path(evaluation.dataset).name} "
+        f"({evaluation.records} texts)"
+    )
+    for column in ("", "kind", "support", "precision", "recall", "F1", "FPR"):
+        table.add_column(column)
+    for s in evaluation.scores:
+        table.add_row(
+            s.name, s.kind, str(s.support), show(s.precision), show(s.recall), show(s.f1), show(s.fpr)
+        )
+    console = Console(width=130)
+    console.print(table)
+    console.print(
+        f"latency added per text: p50 {evaluation.latency_ms_p50:.2f} ms, p95 {evaluation.latency_ms_p95:.2f} ms"
+    )

@@ -1,0 +1,84 @@
+"""Guardrails: Bedrock-Guardrails-style policies that run offline, standalone and in the gateway.
+
+    from fmops.guardrails import load_policy
+
+    policy = load_policy("policy.yaml")          # CreateGuardrail's field names, validated
+    result = policy.apply(text, source="INPUT")  # or "OUTPUT" (with grounding_source=..., query=...)
+    result.action        # "NONE" | "GUARDRAIL_INTERVENED"
+    result.blocked       # True when the text must not pass
+    result.text          # what to pass on: the original, the masked text or the blocked message
+    result.response()    # ApplyGuardrail-shaped JSON: action, outputs, assessments (+ policy_version)
+
+A streamed answer: `guard = StreamGuard(policy)`; `step = guard.feed(chunk)` releases `step.release` (checked,
+masked) or ends with `step.blocked` (a result whose `text` is the blocked message); then `guard.finish()`.
+
+Detectors are pluggable through `DETECTORS` (entry-point group `fmops.guardrail_detectors`).
+
+For the CLI, imported on first use so that `import fmops.guardrails` stays cheap (no numpy, no fastapi):
+
+    from fmops.guardrails import create_app                     # the ApplyGuardrail HTTP app
+    from fmops.guardrails import evaluate_policy, read_dataset, write_evaluation, shipped_file
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from fmops.guardrails._apply import Policy, load_policy
+from fmops.guardrails._detectors import DETECTORS, ContentDetector, get_detector
+from fmops.guardrails._policy import PolicyConfig, parse_policy, read_policy
+from fmops.guardrails._result import GuardrailResult
+from fmops.guardrails._stream import StreamGuard, StreamStep
+
+if TYPE_CHECKING:
+    from fmops.guardrails._content import shipped_file
+    from fmops.guardrails._eval import (
+        GuardrailEvaluation,
+        Interval,
+        evaluate_policy,
+        read_dataset,
+        write_evaluation,
+    )
+    from fmops.guardrails._server import create_app
+
+#: Public names served from the private modules on first use.
+_LAZY = {
+    "create_app": "fmops.guardrails._server",
+    "shipped_file": "fmops.guardrails._content",
+    **dict.fromkeys(
+        ("GuardrailEvaluation", "Interval", "evaluate_policy", "read_dataset", "write_evaluation"),
+        "fmops.guardrails._eval",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fmops.guardrails' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "DETECTORS",
+    "ContentDetector",
+    "GuardrailEvaluation",
+    "GuardrailResult",
+    "Interval",
+    "Policy",
+    "PolicyConfig",
+    "StreamGuard",
+    "StreamStep",
+    "create_app",
+    "evaluate_policy",
+    "get_detector",
+    "load_policy",
+    "parse_policy",
+    "read_dataset",
+    "read_policy",
+    "shipped_file",
+    "write_evaluation",
+]
