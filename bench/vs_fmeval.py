@@ -202,12 +202,14 @@ def run_fmops(
     if measured.returncode:
         raise SystemExit(f"fmops failed on {job.title}:\n{measured.stderr[-3000:]}")
     results = json.loads((out / "results.json").read_text())[0]
-    manifest = json.loads((out / "manifest.json").read_text())
+    from fmops.evaluation.manifest import read_run_manifest  # the run folder's one reader
+
+    manifest = read_run_manifest(out)
     [records_file] = (out / "records").glob("*.jsonl")
     rows = [json.loads(line) for line in records_file.read_text().splitlines() if line.strip()]
     return {
         "measured": measured,
-        "evaluate_s": manifest["elapsed_s"],
+        "evaluate_s": manifest.elapsed_s,
         "dataset_scores": {s["name"]: s["value"] for s in results["dataset_scores"]},
         "records": [
             {

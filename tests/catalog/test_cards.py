@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import fmops
 from fmops.catalog import ModelCard, format_count, load_catalog, parse_count
+from fmops.catalog import _load as catalog_load
 from fmops.core.errors import BadInputError
+from fmops.core.registry import Registry
 
 WELL_KNOWN = {
     "gpt-4o",
@@ -104,56 +103,59 @@ def test_the_zoo_cards_come_from_the_zoo_module() -> None:
     assert tiny.price_is_illustrative
 
 
-def _fake_zoo(monkeypatch: pytest.MonkeyPatch, module: types.ModuleType) -> None:
-    monkeypatch.setitem(sys.modules, "fmops.zoo", module)
-    monkeypatch.setattr(fmops, "zoo", module, raising=False)
+def _only_sources(monkeypatch: pytest.MonkeyPatch, **sources: object) -> None:
+    """The catalog's card sources replaced by `sources` (the installed ones, the zoo's, left out)."""
+    registry = Registry("catalog card source")
+    for name, source in sources.items():
+        registry.register(name, source)
+    monkeypatch.setattr(catalog_load, "CARD_SOURCES", registry)
 
 
-def test_zoo_models_are_read_from_zoo_models_with_the_speed_measured_at_training(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    card = types.SimpleNamespace(
-        name="zoo/fake",
-        description="a fake",
-        parameters=1234,
-        context_window=128,
-        licence="MIT",
-        commercial_use=True,
-        fine_tunable=False,
-        recommended_hardware="CPU",
-        price_per_1k_input_tokens=0.1,
-        price_per_1k_output_tokens=0.2,
-        price_is_illustrative=True,
-        tokens_per_second=321.0,
-    )
-    zoo = types.ModuleType("fmops.zoo")
-    declared = types.SimpleNamespace(**{**vars(card), "tokens_per_second": None})
-    other = types.SimpleNamespace(card=types.SimpleNamespace(**{**vars(card), "name": "zoo/other"}))
-    zoo.ZOO_MODELS = {"zoo/fake": declared, "zoo/other": other}  # type: ignore[attr-defined]
-    zoo.ZOO_VERSION = "9"  # type: ignore[attr-defined]
-    zoo.zoo_card = lambda name: card if name == "zoo/fake" else 1 / 0  # type: ignore[attr-defined]
-    _fake_zoo(monkeypatch, zoo)
+def _entry(name: str, **changes: object) -> dict[str, object]:
+    return {
+        "name": name,
+        "provider": "fmops zoo",
+        "spec": name,
+        "parameters": 1234,
+        "context_window": 128,
+        "availability": "self-hosted",
+        "licence": "MIT",
+        "commercial_use": True,
+        "fine_tunable": False,
+        "source": "fmops zoo v9",
+        "prices": {"input_per_1k": 0.1, "output_per_1k": 0.2},
+        "price_is_illustrative": True,
+        **changes,
+    }
+
+
+def test_plugged_in_cards_and_their_measured_speed_reach_the_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    speed = {"zoo/fake": {"decode_tokens_per_s": {"value": 321.0, "source": "after training"}}}
+    _only_sources(monkeypatch, fake=lambda: ("fmops zoo", [_entry("zoo/fake"), _entry("zoo/other")], speed))
     cards = load_catalog()
-    assert cards["zoo/other"].licence == "MIT"  # its zoo_card failed: the declared card still counts
     fake = cards["zoo/fake"]
-    assert fake.licence == "MIT" and fake.fine_tunable is False
+    assert fake.licence == "MIT" and fake.fine_tunable is False and fake.origin == "fmops zoo"
     assert fake.prices is not None and fake.prices.output_per_1k == 0.2
     assert fake.source == "fmops zoo v9"
     assert fake.measured["decode_tokens_per_s"].value == 321.0  # not a run's tokens/s
     assert "output_tokens_per_s" not in fake.measured
+    assert cards["zoo/other"].measured == {}
 
 
-def test_a_broken_zoo_does_not_break_the_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Exploding:
-        @property
-        def name(self) -> str:
-            raise RuntimeError("half-built")
+def test_a_broken_card_source_does_not_break_the_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    def exploding() -> object:
+        raise RuntimeError("half-built")
 
-    zoo = types.ModuleType("fmops.zoo")
-    zoo.ZOO_MODELS = [Exploding()]  # type: ignore[attr-defined]
-    _fake_zoo(monkeypatch, zoo)
+    _only_sources(monkeypatch, broken=exploding, bad_shape=lambda: ("x", [{"nameless": 1}], {}))
     cards = load_catalog()
     assert "gpt-4o" in cards and not any(name.startswith("zoo/") for name in cards)
+
+
+def test_the_zoo_cards_come_through_the_entry_point() -> None:
+    """The catalog imports no zoo: its cards come from the installed `fmops.catalog_cards` entry point."""
+    assert "zoo" in catalog_load.CARD_SOURCES
+    cards = load_catalog()
+    assert {"zoo/tiny", "zoo/small"} <= set(cards) and cards["zoo/tiny"].origin == "fmops zoo"
 
 
 def _write(path: Path, text: str) -> Path:

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fmops.catalog import (
-    load_catalog,
-    load_measurements,
-    measurements_from_comparison,
-    measurements_path,
-    record_comparison,
-    record_measurements,
-)
+from fmops.catalog import load_catalog, load_measurements, measurements_path, record_measurements
+from fmops.comparison import measured_figures, read_comparison, record_comparison
 from fmops.core.errors import BadInputError
 from tests.selection.helpers import make_comparison, write_comparison
 
@@ -54,6 +48,10 @@ def test_a_corrupt_store_is_a_clear_error() -> None:
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(BadInputError, match="delete the file"):
         load_measurements()
+
+
+def measurements_from_comparison(path: Path) -> dict[str, dict[str, float]]:
+    return measured_figures(read_comparison(path))
 
 
 def test_measurements_from_a_comparison_folder(tmp_path: Path) -> None:
@@ -96,3 +94,26 @@ def test_a_folder_without_comparison_json_is_bad_input(tmp_path: Path) -> None:
     (tmp_path / "comparison.json").write_text("[", encoding="utf-8")
     with pytest.raises(BadInputError, match="not valid JSON"):
         record_comparison(tmp_path)
+
+
+def test_a_warm_all_cached_run_keeps_the_measured_speed(tmp_path: Path) -> None:
+    """A rerun answered from the response store records its scores and cost but not the store's speed, so
+    the catalog keeps the throughput measured when the model really ran (issue 15, item 14)."""
+    cold = write_comparison(tmp_path / "cold")
+    record_comparison(cold)
+    warm = make_comparison()
+    for perf in warm["performance"]:
+        perf.update(cached_calls=perf["calls"], latency_p95_s=0.001, throughput_rps=5000.0)
+    figures = record_comparison(write_comparison(tmp_path / "warm", warm))
+    assert "throughput_rps" not in figures["zoo/small"] and "latency_p95_s" not in figures["zoo/small"]
+    assert figures["zoo/small"]["cost_per_1k_records"] == 0.024
+    stored = load_measurements()["zoo/small"].figures
+    assert stored["latency_p95_s"].value == 0.3 and stored["latency_p95_s"].source.startswith("comparison ")
+    assert str(tmp_path / "cold") in stored["latency_p95_s"].source
+    half = make_comparison()
+    for perf in half["performance"]:
+        perf.update(cached_calls=perf["calls"] - 1)
+    assert (
+        "latency_p95_s"
+        in measurements_from_comparison(write_comparison(tmp_path / "half", half))["zoo/small"]
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fmops.cli.compare import _model_args
+from fmops.cli._common import split_model_args as _model_args
 from fmops.core.errors import BadInputError
 from tests.conftest import EXAMPLES, REPO
 
@@ -66,7 +66,8 @@ def test_a_bad_suite_is_one_line_on_stderr_with_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_model_whose_calls_all_fail_is_called_out(tmp_path: Path) -> None:
-    """An unreachable endpoint: every record fails, and the summary says so with the first error."""
+    """An unreachable endpoint: every record fails, the summary says so with the first error, and the
+    command exits 1 after writing the comparison (issue 15: a run that compares nothing is not a success)."""
     out = tmp_path / "cmp"
     done = fmops(
         *(
@@ -83,7 +84,9 @@ def test_a_model_whose_calls_all_fail_is_called_out(tmp_path: Path) -> None:
         *("-M", "openai/down:base_url=http://127.0.0.1:9/v1", "-M", "openai/down:max_retries=0"),
         *("--num-records", "4"),
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines()[-1].startswith("error: every model call of openai/down failed")
+    assert (out / "comparison.json").exists()
     flat = " ".join(done.stdout.split())
     assert "openai/down: 16 of 16 records failed a model call; first:" in flat
     assert "echo/a:" not in flat.split("latency, throughput and cost")[1].split("paired")[0]

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -184,13 +183,21 @@ def test_perturb_rejects_unknown_types_and_params() -> None:
     assert bad_param.returncode == 2 and "Traceback" not in bad_param.stderr
 
 
+_HEAVY = ("torch", "transformers", "ray", "pandas", "sklearn", "spacy", "presidio_analyzer", "mlflow")
+
+
 def test_help_is_fast_and_everywhere() -> None:
-    started = time.perf_counter()
     result = subprocess.run(
         [str(Path(sys.executable).parent / "fmops"), "--help"], capture_output=True, text=True
     )
-    elapsed = time.perf_counter() - started
     assert result.returncode == 0 and "eval" in result.stdout
-    assert elapsed < 2.0  # the benchmark holds it to 0.5 s; a loaded CI machine gets slack
+    # Fast means no heavy import behind `--help`: checked by what is imported, not by a clock.
+    probe = (
+        "import sys; from typer.testing import CliRunner; from fmops.cli import app; "
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0; "
+        f"print(sorted(m for m in {_HEAVY!r} if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
     for command in ("eval", "perturb"):
         assert fmops(command, "--help").returncode == 0

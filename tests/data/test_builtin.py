@@ -340,8 +340,8 @@ def test_local_folder_and_https_mirrors(
 # ------------------------------------------------------------------------------------- world datasets
 
 
-def _fake_zoo(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    import fmops.zoo as zoo
+def _fake_world(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    from fmops.data import world
 
     calls: list[Path] = []
 
@@ -357,14 +357,14 @@ def _fake_zoo(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
             out[key] = path
         return out
 
-    monkeypatch.setattr(zoo, "write_datasets", write_datasets, raising=False)
+    monkeypatch.setattr(world, "write_datasets", write_datasets)
     return calls
 
 
 def test_world_datasets_are_generated_once_at_first_use(
     monkeypatch: pytest.MonkeyPatch, _isolated_home: Path
 ) -> None:
-    calls = _fake_zoo(monkeypatch)
+    calls = _fake_world(monkeypatch)
     config = resolve_builtin("world_trex", fetch=False)
     assert config.dataset_uri == str(_isolated_home / "datasets" / "world" / "world_trex.jsonl")
     loaded = load_dataset(config, required_columns=["model_input", "target_output", "category"])
@@ -376,30 +376,37 @@ def test_world_datasets_are_generated_once_at_first_use(
     with pytest.raises(RunError, match=r"did not write world_gigaword\.jsonl"):
         resolve_builtin("world_gigaword")
 
-    import fmops.zoo as zoo
+    from fmops.data import world
 
     before = len(calls)
     resolve_builtin("world_trex")
     assert len(calls) == before  # current: not generated again
-    monkeypatch.setattr(zoo, "ZOO_VERSION", "a-newer-world", raising=False)
+    monkeypatch.setattr(world, "WORLD_VERSION", "a-newer-world")
     resolve_builtin("world_trex")
-    assert len(calls) == before + 1  # files from an older zoo are regenerated
+    assert len(calls) == before + 1  # files from an older world are regenerated
     record = read_record(Path(config.dataset_uri))
-    assert record is not None and record.source.endswith("zoo version a-newer-world")
+    assert record is not None and record.source.endswith("world version a-newer-world")
 
 
-def test_world_without_zoo_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    import fmops.zoo as zoo
+def test_world_files_written_through_the_zoo_are_regenerated_once(
+    monkeypatch: pytest.MonkeyPatch, _isolated_home: Path
+) -> None:
+    """Caches from before the world moved to fmops.data.world say `fmops.zoo...`: still ours, so renewed."""
+    calls = _fake_world(monkeypatch)
+    path = Path(resolve_builtin("world_trex", fetch=False).dataset_uri)
+    resolve_builtin("world_trex")
+    record_file = path.with_name(path.name + builtin.RECORD_SUFFIX)
+    data = json.loads(record_file.read_text(encoding="utf-8"))
+    data["source"] = "fmops.zoo.write_datasets(seed=0), zoo version 2"
+    record_file.write_text(json.dumps(data), encoding="utf-8")
+    resolve_builtin("world_trex")
+    resolve_builtin("world_trex")
+    assert len(calls) == 2
+    record = read_record(path)
+    assert record is not None and record.source.startswith("fmops.data.world.write_datasets")
 
-    monkeypatch.delattr(zoo, "write_datasets", raising=False)
-    with pytest.raises(RunError, match=r"fmops\.zoo\.write_datasets"):
-        resolve_builtin("world_bold")
 
-
-def test_real_zoo_world_datasets_load(_isolated_home: Path) -> None:
-    zoo = pytest.importorskip("fmops.zoo")
-    if not hasattr(zoo, "write_datasets"):
-        pytest.skip("fmops.zoo.write_datasets is not there yet")
+def test_real_world_datasets_load(_isolated_home: Path) -> None:
     for dataset in BUILTIN_DATASETS.values():
         if dataset.origin == "world":
             loaded = load_dataset(

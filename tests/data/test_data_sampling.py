@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fmops.data import DataConfig, load_dataset
+from fmops.data import DataConfig, load_dataset, readers
 from fmops.data.sampling import MAX_ROWS_TO_SAMPLE_FROM, sample_positions
 
 OBSERVED = json.loads(
@@ -74,7 +74,7 @@ def test_load_dataset_picks_the_same_records_as_fmeval(tmp_path: Path, key: str)
     assert [r["target_output"] for r in dataset.records] == [str(i) for i in expected]
 
 
-def test_load_speed_10k_jsonl(tmp_path: Path) -> None:
+def test_loading_10k_jsonl_reads_each_line_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.jsonl"
     path.write_text(
         "".join(
@@ -93,11 +93,19 @@ def test_load_speed_10k_jsonl(tmp_path: Path) -> None:
         target_output_location="answer",
         category_location="cat",
     )
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        dataset = load_dataset(config, num_records=None)
-        best = min(best, time.perf_counter() - start)
-    assert dataset.total_rows == 10_000
-    # The target is well under 0.2 s (about 0.05 s here); the bound leaves room for slow CI machines.
-    assert best < 0.5, f"loading 10k JSONL records took {best:.3f} s"
+    parsed = []
+
+    class _CountingJson:
+        """The readers' `json`, counting documents parsed: work is counted, not timed (no flaky clock)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(json, name)
+
+        def loads(self, text: Any, **kwargs: Any) -> Any:
+            parsed.append(1)
+            return json.loads(text, **kwargs)
+
+    monkeypatch.setattr(readers, "json", _CountingJson())
+    dataset = load_dataset(config, num_records=None)
+    assert dataset.total_rows == 10_000 and len(dataset.records) == 10_000
+    assert len(parsed) == 10_000  # one pass: every line parsed once, none again for sampling or checks

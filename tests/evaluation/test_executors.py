@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,14 +147,15 @@ def _normalized_results(folder: Path) -> list[dict[str, Any]]:
 
 
 def _normalized_records(folder: Path) -> dict[str, list[dict[str, Any]]]:
-    """Every record field; of the usage, all but latency and whether the store answered (timing)."""
+    """Every record field; of the usage, all but latency and whether the store answered (and so how many
+    attempts were made): timing and cache state."""
     files = {}
     for path in sorted((folder / "records").glob("*.jsonl")):
         rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         for row in rows:
             for usage in (row.get("usage"), row.get("judge_usage")):
                 if usage:
-                    for key in ("latency_s", "ttft_s", "cached"):
+                    for key in ("latency_s", "ttft_s", "cached", "attempts"):
                         usage.pop(key, None)
         files[path.name] = rows
     return files
@@ -207,9 +207,9 @@ def test_local_and_ray_give_identical_results(
     assert_same(_normalized_results(tmp_path / "local"), _normalized_results(tmp_path / "ray"))
     assert_same(_normalized_records(tmp_path / "local"), _normalized_records(tmp_path / "ray"))
     assert on_ray.records and all(not r.get("error") for r in on_ray.records)
-    assert local.manifest["datasets"][0]["sampling"] == on_ray.manifest["datasets"][0]["sampling"]
-    info = {k: v for k, v in on_ray.manifest["datasets"][0].items() if k not in ("uri",)}
-    assert info == {k: v for k, v in local.manifest["datasets"][0].items() if k not in ("uri",)}
+    assert local.manifest.datasets[0].sampling == on_ray.manifest.datasets[0].sampling
+    info = {k: v for k, v in on_ray.manifest.datasets[0].model_dump().items() if k not in ("uri",)}
+    assert info == {k: v for k, v in local.manifest.datasets[0].model_dump().items() if k not in ("uri",)}
 
 
 def test_brought_outputs_with_a_sample_score_identically(
@@ -225,9 +225,7 @@ def test_brought_outputs_with_a_sample_score_identically(
     on_ray = evaluate("summarization_accuracy", output=tmp_path / "ray", executor=ray_executor, **common)
     assert_same(_normalized_results(tmp_path / "local"), _normalized_results(tmp_path / "ray"))
     assert_same(local.records, on_ray.records)
-    assert (
-        local.manifest["datasets"][0]["bertscore_model"] == on_ray.manifest["datasets"][0]["bertscore_model"]
-    )
+    assert local.manifest.datasets[0].bertscore_model == on_ray.manifest.datasets[0].bertscore_model
 
 
 def test_helper_models_load_once_per_scoring_actor(ray_executor: RayExecutor) -> None:
@@ -235,17 +233,6 @@ def test_helper_models_load_once_per_scoring_actor(ray_executor: RayExecutor) ->
     [helpers] = ray_executor.runtime().scorer_helpers()
     assert len(helpers["bertscore"]) == 1
     assert len(helpers["toxicity"]) == 1
-
-
-def _max_in_flight(arrivals: list[float], latency: float) -> int:
-    """Calls that arrived within one latency of each other were in flight together."""
-    arrivals = sorted(arrivals)
-    best, start = 0, 0
-    for end, at in enumerate(arrivals):
-        while arrivals[start] <= at - latency * 0.9:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def test_one_concurrency_limit_per_model_for_the_whole_cluster(
@@ -258,7 +245,6 @@ def test_one_concurrency_limit_per_model_for_the_whole_cluster(
     )
     latency = 0.1
     with OpenAITestServer(latency=latency) as server:
-        started = time.perf_counter()
         on_ray = evaluate(
             "factual_knowledge",
             model="openai/test-model",
@@ -268,13 +254,10 @@ def test_one_concurrency_limit_per_model_for_the_whole_cluster(
             num_records="all",
             executor=ray_executor,
         )
-        wall = time.perf_counter() - started
-        arrivals = [call.at for call in server.calls]
-    assert len(arrivals) == 48
+    assert server.call_count == 48
     assert all(not r.get("error") for r in on_ray.records)
-    assert _max_in_flight(arrivals, latency) <= 3
-    # Throughput is the model's (3 calls per 0.1 s), not the executor's: 16 rounds of calls.
-    assert wall < 48 / 3 * latency + 15
+    # Counted by the server (no clock): one limit for every shard, and the limit is used.
+    assert server.peak_in_flight == 3
 
 
 def test_duplicate_prompts_in_different_shards_are_called_once(
@@ -300,7 +283,7 @@ def test_duplicate_prompts_in_different_shards_are_called_once(
 def test_compare_runs_every_model_on_the_cluster(
     ray_executor: RayExecutor, small_chunks: None, tmp_path: Path
 ) -> None:
-    from fmops.evaluation.compare import Suite, compare
+    from fmops.comparison import Suite, compare
 
     suite = Suite.model_validate(
         {
@@ -320,8 +303,8 @@ def test_compare_runs_every_model_on_the_cluster(
     args = {"echo/b": ["prefix=The answer: "]}
     local = compare(suite, models, tmp_path / "local", model_args=args)
     on_ray = compare(suite, models, tmp_path / "ray", model_args=args, executor=ray_executor)
-    assert [(s["model"], s["score"], s["value"]) for s in local["scores"]] == [
-        (s["model"], s["score"], s["value"]) for s in on_ray["scores"]
+    assert [(s.model, s.score, s.value) for s in local.scores] == [
+        (s.model, s.score, s.value) for s in on_ray.scores
     ]
 
 
@@ -393,10 +376,9 @@ def test_the_model_call_runs_in_one_actor_even_from_threads(
             t.start()
         for t in threads:
             t.join(120)
-        arrivals = [call.at for call in server.calls]
     assert not errors
-    assert len(arrivals) == 32
-    assert _max_in_flight(arrivals, 0.1) <= 2
+    assert server.call_count == 32
+    assert server.peak_in_flight <= 2  # counted by the server: one limit for both runs
 
 
 def test_executor_protocol() -> None:

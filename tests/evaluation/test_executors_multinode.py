@@ -1,7 +1,7 @@
 """A run on a three-node Ray cluster (Ray's own test cluster, all on 127.0.0.1) loses a worker node midway.
 
 The node that hosts the model actor is removed while calls are in flight. The run must finish with every
-record, and the response store (PostgreSQL when the local server is there, else SQLite) must show that
+record, and the response store (PostgreSQL, shared by every node) must show that
 no call was made for a prompt whose result was already stored: only calls in flight on the lost node
 may be made again.
 """
@@ -32,17 +32,20 @@ POSTGRES = os.environ.get("FMOPS_TEST_POSTGRES", "postgresql://postgres@127.0.0.
 
 
 @pytest.fixture
-def store_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """FMOPS_STORE_URL for the run: a schema of its own on the local PostgreSQL, else a SQLite file."""
-    try:
-        import psycopg
+def store_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """FMOPS_STORE_URL for the run: a schema of its own on the PostgreSQL at FMOPS_TEST_POSTGRES.
 
+    The shared store is what this test is about, so it never falls back to another one: with no server
+    it is skipped, saying why (and fails when FMOPS_TEST_POSTGRES names a server that is not there).
+    """
+    psycopg = pytest.importorskip("psycopg", reason="the multi-node test needs psycopg for PostgreSQL")
+    try:
         psycopg.connect(POSTGRES, connect_timeout=3).close()
-    except Exception:  # no driver or no server: the embedded store
-        url = f"sqlite:///{tmp_path / 'responses.sqlite'}"
-        monkeypatch.setenv("FMOPS_STORE_URL", url)
-        yield url
-        return
+    except psycopg.OperationalError as exc:
+        why = f"PostgreSQL at {POSTGRES} is not reachable ({str(exc).strip().splitlines()[0]})"
+        if "FMOPS_TEST_POSTGRES" in os.environ:
+            pytest.fail(f"{why}; FMOPS_TEST_POSTGRES names it, so the multi-node test cannot run")
+        pytest.skip(f"{why}: the multi-node store test needs it (set FMOPS_TEST_POSTGRES)")
     schema = f"fmops_test_{uuid.uuid4().hex[:12]}"
     url = f"{POSTGRES}?schema={schema}"
     monkeypatch.setenv("FMOPS_STORE_URL", url)

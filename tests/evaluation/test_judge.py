@@ -88,7 +88,7 @@ def test_pointwise_scores_and_unparseable_verdicts_are_judge_failures(tmp_path: 
     assert "error" not in refused  # the model under evaluation did not fail
     score = run.output.dataset_scores[0]
     assert score.value == pytest.approx(4.0) and score.num_errors == 1
-    judge = run.manifest["datasets"][0]["judge"]
+    judge = run.manifest.datasets[0].judge
     assert (
         judge["model"] == "scripted/j"
         and judge["mode"] == "pointwise"

@@ -197,7 +197,7 @@ def test_general_semantic_robustness_probes_determinism_and_adds_baselines(tmp_p
     # each of the first five records.
     planned = {p for r in run.records for p in (r["model_input"], *r["perturbed_model_inputs"])}
     assert len(deterministic.api.prompts) == len(planned) + 5
-    assert run.manifest["datasets"][0]["deterministic"] is True
+    assert run.manifest.datasets[0].deterministic is True
     assert all("baseline_model_outputs" not in r for r in run.records)
 
     random = _counting("rand", random=True)
@@ -209,7 +209,7 @@ def test_general_semantic_robustness_probes_determinism_and_adds_baselines(tmp_p
         num_records="all",
         config=config,
     )
-    assert run.manifest["datasets"][0]["deterministic"] is False
+    assert run.manifest.datasets[0].deterministic is False
     # B − 1 baseline samples per record; the probe already was sample 1 of the first five.
     planned = {p for r in run.records for p in (r["model_input"], *r["perturbed_model_inputs"])}
     assert len(random.api.prompts) == len(planned) + 5 + 7 * 2 - 5
@@ -307,8 +307,8 @@ def test_rescore_changes_the_metric_config_without_model_calls(tmp_path: Path) -
     calls = len(model.api.prompts)
     before = json.loads((out / "results.json").read_text())[0]
     again = rescore(out, config={"target_output_delimiter": "null"}, output=tmp_path / "rescored")
-    assert again.manifest["rescored"]["changed"] == {"target_output_delimiter": "null"}
-    assert again.manifest["config"]["target_output_delimiter"] is None
+    assert again.manifest.rescored.changed == {"target_output_delimiter": "null"}
+    assert again.manifest.config["target_output_delimiter"] is None
     after = json.loads((tmp_path / "rescored" / "results.json").read_text())[0]
     # Split on whitespace, every target word is an alternative: "Leonardo" now matches exactly.
     assert before["dataset_scores"][1] == {"name": "exact_match_score", "value": 0.0}

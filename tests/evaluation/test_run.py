@@ -103,12 +103,12 @@ def test_sampling_follows_fmeval_and_records_the_rows(tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "d.jsonl", rows)
     locations = {"target_output": "a", "model_output": "o", "model_input": "q"}
     run = evaluate("qa_accuracy", config=NO_BERT, dataset=path, locations=locations, num_records=10)
-    sampled = run.manifest["datasets"][0]["sampling"]["rows"]
+    sampled = run.manifest.datasets[0].sampling["rows"]
     assert len(sampled) == 10 and len(set(sampled)) == 10
     assert [r["row"] for r in run.records] == sampled
     assert [r["model_input"] for r in run.records] == [f"q{i}" for i in sampled]
     again = evaluate("qa_accuracy", config=NO_BERT, dataset=path, locations=locations, num_records=10)
-    assert again.manifest["datasets"][0]["sampling"]["rows"] == sampled
+    assert again.manifest.datasets[0].sampling["rows"] == sampled
 
 
 def test_factual_knowledge_defaults_to_300_records(tmp_path: Path) -> None:
@@ -154,7 +154,7 @@ def test_bad_records_fail_by_default_and_are_counted_when_skipped(tmp_path: Path
         evaluate("qa_accuracy", dataset=path, num_records="all")
     run = evaluate("qa_accuracy", config=NO_BERT, dataset=path, num_records="all", on_bad_record="skip")
     assert run.output.num_records == 2 and run.output.num_skipped_records == 1
-    assert run.manifest["datasets"][0]["skipped_records"] == 1
+    assert run.manifest.datasets[0].skipped_records == 1
 
 
 def test_no_dataset_is_bad_input() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fmops.core.errors import BadInputError
+from fmops.core.registry import Registry
 from fmops.models import (
     ModelAPI,
     Prices,
@@ -18,7 +19,7 @@ from fmops.models import (
     provider_names,
     register_provider,
 )
-from fmops.models._registry import _REGISTRY, availability
+from fmops.models._registry import PROVIDERS, availability
 
 
 def test_spec_keeps_slashes_and_colons_after_the_provider() -> None:
@@ -111,7 +112,7 @@ def test_limit_arguments_go_to_the_runner() -> None:
     assert model.limits.max_retries == 1
 
 
-def test_register_provider_and_folder_provider(tiny_gpt2: Path) -> None:
+def test_register_provider_and_folder_provider(tiny_gpt2: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     class Fixed(ModelAPI):
         provider = "fixed"
 
@@ -134,21 +135,30 @@ def test_register_provider_and_folder_provider(tiny_gpt2: Path) -> None:
             raise BadInputError(f"zoo: no model {name!r}")
         return tiny_gpt2
 
-    builtin_zoo = _REGISTRY["zoo"]
-    try:
-        register_provider("fixed", lambda model, **args: Fixed(model))
-        register_provider("zoo", local_folder_provider(zoo_folder))
-        assert {"fixed", "zoo", "openai", "bedrock", "hf", "echo"} <= set(provider_names())
-        assert get_model("fixed/a", store=False).generate_sync(["x"])[0].text == "fixed"
-        zoo = get_model("zoo/tiny", ["batch_size=2"], store=False)
-        assert zoo.api.provider == "hf" and zoo.capabilities.max_batch_size == 2
-        hf = get_model(f"hf/{tiny_gpt2}", store=False)
-        assert zoo.fingerprint == hf.fingerprint  # same folder, same stored results
-        assert availability("zoo", "tiny", {}) is None
-        assert "no model" in (availability("zoo", "other", {}) or "")
-    finally:
-        _REGISTRY.pop("fixed", None)
-        _REGISTRY["zoo"] = builtin_zoo
+    # Registrations made here stay here: the test works on a copy of the providers' entries.
+    monkeypatch.setattr(PROVIDERS, "_entries", dict(PROVIDERS._entries))
+    register_provider("fixed", lambda model, **args: Fixed(model))
+    register_provider("zoo", local_folder_provider(zoo_folder))
+    assert {"fixed", "zoo", "openai", "bedrock", "hf", "echo"} <= set(provider_names())
+    assert get_model("fixed/a", store=False).generate_sync(["x"])[0].text == "fixed"
+    zoo = get_model("zoo/tiny", ["batch_size=2"], store=False)
+    assert zoo.api.provider == "hf" and zoo.capabilities.max_batch_size == 2
+    hf = get_model(f"hf/{tiny_gpt2}", store=False)
+    assert zoo.fingerprint == hf.fingerprint  # same folder, same stored results
+    assert availability("zoo", "tiny", {}) is None
+    assert "no model" in (availability("zoo", "other", {}) or "")
+    # A named folder provider (as the zoo plugs in): its own provider name and prices, the hf machinery.
+    named = local_folder_provider(
+        zoo_folder,
+        provider="named",
+        prices=lambda name: Prices(input_per_1k=1.0, output_per_1k=2.0),
+        unknown=lambda name: None if name == "tiny" else f"no named model {name}",
+    )
+    register_provider("named", named)
+    model = get_model("named/tiny", store=False)
+    assert model.api.provider == "named" and model.prices is not None and model.prices.output_per_1k == 2.0
+    assert model.fingerprint != hf.fingerprint  # the provider is part of the fingerprint, as before the move
+    assert availability("named", "other", {}) == "no named model other"
 
 
 def test_availability_reasons(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -176,15 +186,26 @@ def test_availability_reasons(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
 def test_entry_point_providers_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
     from importlib.metadata import EntryPoint
 
+    import fmops.core.registry as core_registry
     from fmops.models import _registry
 
     ep = EntryPoint(name="plugin", value="fmops.models._providers.echo:EchoModel", group="fmops.providers")
-    monkeypatch.setattr(_registry, "entry_points", lambda group: [ep] if group == "fmops.providers" else [])
-    monkeypatch.setattr(_registry, "_entry_points_loaded", False)
-    try:
-        assert "plugin" in provider_names()
-        assert (
-            get_model("plugin/x", store=False).generate_sync(["via entry point"])[0].text == "via entry point"
-        )
-    finally:
-        _REGISTRY.pop("plugin", None)
+    monkeypatch.setattr(
+        core_registry, "entry_points", lambda group: [ep] if group == "fmops.providers" else []
+    )
+    monkeypatch.setattr(_registry, "PROVIDERS", Registry("model provider", "fmops.providers"))
+    assert "plugin" in provider_names()
+    assert get_model("plugin/x", store=False).generate_sync(["via entry point"])[0].text == "via entry point"
+
+
+def test_the_zoo_plugs_in_through_the_entry_point_group() -> None:
+    """models/ names no zoo: `zoo/...` comes from the installed `fmops.providers` entry point."""
+    from importlib.metadata import entry_points
+
+    from fmops.zoo._provider import zoo_provider
+
+    assert [ep.value for ep in entry_points(group="fmops.providers") if ep.name == "zoo"] == [
+        "fmops.zoo._provider:zoo_provider"
+    ]
+    assert PROVIDERS.get("zoo") is zoo_provider
+    assert "no zoo model zoo/nope" in (availability("zoo", "nope", {}) or "")

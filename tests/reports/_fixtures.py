@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fmops.comparison._build import paired_comparisons, record_scores, score_entries
 from fmops.evaluation import evaluate
-from fmops.evaluation.compare import _comparisons, _record_scores, _score_entries
 from tests.conftest import EXAMPLES
 
 XSS_MODEL = "gold <script>window.__xss=3</script>"
@@ -163,7 +163,7 @@ def build_comparison(root: Path, *, selection: bool = True) -> Path:
             run = _run(model, evaluation, out / "runs" / _slug(model) / _slug(evaluation["id"]))
             if run is not None:
                 runs.setdefault(model, {})[evaluation["id"]] = run
-    per_record = {m: {k: _record_scores(r) for k, r in by.items()} for m, by in runs.items()}
+    per_record = {m: {k: record_scores(r) for k, r in by.items()} for m, by in runs.items()}
     comparison = {
         "fmops_version": "0.1.0",
         "created_at": "2026-11-27T03:00:00+00:00",
@@ -183,13 +183,13 @@ def build_comparison(root: Path, *, selection: bool = True) -> Path:
         ],
         "runs": {m: {k: str(r.output_dir.relative_to(out)) for k, r in by.items()} for m, by in runs.items()},
         "scores": [
-            entry
+            entry.model_dump(mode="json")
             for m, by in runs.items()
             for k, r in by.items()
-            for entry in _score_entries(m, k, r, per_record[m][k])
+            for entry in score_entries(m, k, r, per_record[m][k])
         ],
         "performance": [_performance(m, runs[m]) for m in models],
-        "comparisons": _comparisons(models, per_record),
+        "comparisons": [c.model_dump(mode="json") for c in paired_comparisons(models, per_record)],
     }
     (out / "comparison.json").write_text(json.dumps(comparison, indent=2), encoding="utf-8")
     if selection:

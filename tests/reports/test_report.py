@@ -65,9 +65,11 @@ def test_comparison_markdown(comparison_dir: Path, tmp_path: Path) -> None:
     assert "**Selected: echo/hint.**" in markdown
     ranking = markdown.split("## Ranking")[1].split("## Scores")[0]
     assert ranking.index("echo/hint") < ranking.index("echo/parrot")  # the selection's order
-    assert "better than echo/hint, p &lt; 0.001" in markdown
+    assert "better than echo/hint, p < 0.001" in markdown
     assert "Cheapest per 1k records: **echo/hint**" in markdown
-    assert "<script>" not in markdown and "<img" not in markdown
+    # Escaped for Markdown: no tag can open (`\<script>` renders as text), and no HTML entity shows.
+    assert not re.search(r"(?<!\\)<[A-Za-z/!?]", markdown) and "&lt;" not in markdown
+    assert "\\<script>" in markdown
     _md_tables_are_well_formed(markdown)
 
 
@@ -168,12 +170,19 @@ def test_bad_folders(tmp_path: Path, setup: object, message: str) -> None:
 
 def test_real_compare_folder(tmp_path: Path) -> None:
     """The folder `fmops compare` writes today renders (guards the reader against the writer)."""
-    compare = pytest.importorskip("fmops.evaluation.compare")
+    from fmops.comparison import compare
     from tests.conftest import EXAMPLES
 
     out = tmp_path / "cmp"
-    compare.compare(EXAMPLES / "suite.yaml", ["echo/a", "echo/b"], out, num_records=6)
+    compare(EXAMPLES / "suite.yaml", ["echo/a", "echo/b"], out, num_records=6)
     paths = write_report(out)
     html = paths.html.read_text(encoding="utf-8")
     assert "echo/a" in html and "prompt_stereotyping" in html
     assert "| echo/a |" in paths.markdown.read_text(encoding="utf-8")
+
+
+def test_markdown_shows_the_config_as_written_not_as_html_entities(byo_run_dir: Path, tmp_path: Path) -> None:
+    """qa_accuracy's delimiter `<OR>` reads as itself in report.md (issue 15, item 14), still unable to open a tag."""
+    markdown = write_report(byo_run_dir, tmp_path).markdown.read_text(encoding="utf-8")
+    assert "\\<OR>" in markdown
+    assert "&lt;" not in markdown and "&gt;" not in markdown

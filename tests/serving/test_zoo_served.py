@@ -166,7 +166,7 @@ def test_every_algorithm_runs_on_a_zoo_model_in_process_and_served(
     _assert_same_run(here, there)
     if "robustness" in algorithm:
         assert all(len(r["perturbed_model_outputs"]) == 2 for r in here.records)
-    assert (here.manifest["model"]["name"], there.manifest["model"]["provider"]) == ("zoo/tiny", "openai")
+    assert (here.manifest.model.name, there.manifest.model.provider) == ("zoo/tiny", "openai")
 
 
 def test_zoo_chat_reads_as_the_plain_completion(home: Path, served: dict[str, str]) -> None:

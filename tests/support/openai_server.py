@@ -150,6 +150,9 @@ class OpenAITestServer:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._in_flight = 0
+        #: The most model calls the server was answering at once (in its own event loop).
+        self.peak_in_flight = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
     @property
@@ -298,7 +301,13 @@ class OpenAITestServer:
                 raise _HTTPError(400, "the body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise _HTTPError(400, "the body must be a JSON object")
-            return await self._model_call(writer, path, body, headers)
+            # Counted here, not from arrival times: concurrency checks must not depend on a clock.
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            try:
+                return await self._model_call(writer, path, body, headers)
+            finally:
+                self._in_flight -= 1
         except _HTTPError as exc:
             payload = {"error": {"message": exc.message, "type": "invalid_request_error", "code": exc.status}}
             return await _send_json(writer, exc.status, payload, exc.headers)

@@ -10,6 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fmops.data.world._world import _build_world
 from fmops.zoo import (
     CLASSIFICATION_TEMPLATE,
     DATASET_FILES,
@@ -20,7 +21,6 @@ from fmops.zoo import (
     training_corpus,
     write_datasets,
 )
-from fmops.zoo._world import _build_world
 
 # Field names of fmeval's built-in datasets (fmeval reference §1(d)) that a DataConfig points at.
 REQUIRED_FIELDS = {

@@ -5,25 +5,21 @@
     cards = load_catalog()                      # shipped examples + zoo + the user's catalog.yaml
     cheap = sort_cards(filter_cards(cards, fine_tunable=True, min_context="8k", max_price=0.001), "price")
 
-Measured figures come from runs: `record_measurements(name, {"latency_p95_s": 0.4}, source)` or
-`record_comparison(DIR)` for a whole `fmops compare` folder; `load_catalog` attaches them to the cards.
+Measured figures come from runs: `record_measurements(name, {"latency_p95_s": 0.4}, source)`, or
+`fmops.comparison.record_comparison(DIR)` for a whole `fmops compare` folder; `load_catalog` attaches them.
 """
 
 from fmops.catalog._cards import Availability, MeasuredValue, ModelCard, format_count, parse_count
 from fmops.catalog._filter import SORT_KEYS, filter_cards, sort_cards
 from fmops.catalog._load import load_catalog, user_catalog_path
 from fmops.catalog._measured import (
-    PERFORMANCE_FIGURES,
     ModelMeasurements,
     load_measurements,
-    measurements_from_comparison,
     measurements_path,
-    record_comparison,
     record_measurements,
 )
 
 __all__ = [
-    "PERFORMANCE_FIGURES",
     "SORT_KEYS",
     "Availability",
     "MeasuredValue",
@@ -33,10 +29,8 @@ __all__ = [
     "format_count",
     "load_catalog",
     "load_measurements",
-    "measurements_from_comparison",
     "measurements_path",
     "parse_count",
-    "record_comparison",
     "record_measurements",
     "sort_cards",
     "user_catalog_path",

@@ -1,11 +1,10 @@
-"""Assemble the catalog: shipped example cards, the zoo's own cards, then the user's file (overrides by name)."""
+"""Assemble the catalog: shipped example cards, plug-ins' cards (the zoo's), then the user's file (by name)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,9 @@ from pydantic import ValidationError
 from fmops.catalog._cards import MeasuredValue, ModelCard
 from fmops.catalog._measured import ModelMeasurements, load_measurements
 from fmops.core.errors import BadInputError
+from fmops.core.registry import Registry
 
 SHIPPED = "fmops catalog"
-ZOO = "fmops zoo"
 
 
 def user_catalog_path(path: str | Path | None = None) -> Path | None:
@@ -42,14 +41,20 @@ def load_catalog(extra: Path | None = None) -> dict[str, ModelCard]:
     text = resources.files("fmops.catalog").joinpath("cards.yaml").read_text(encoding="utf-8")
     cards: dict[str, ModelCard] = {}
     _merge(cards, _entries(text, SHIPPED), SHIPPED)
-    zoo_cards, zoo_measured = _zoo_entries()
-    _merge(cards, zoo_cards, ZOO)
+    plugin_measured: dict[str, dict[str, MeasuredValue]] = {}
+    for origin, entries, measured in _plugin_entries():
+        for entry in entries:
+            # One plug-in card that does not fit is left out, as a failing source is: never the catalog.
+            if isinstance(entry, Mapping) and isinstance(entry.get("name"), str):
+                with contextlib.suppress(BadInputError):
+                    _merge(cards, [entry], origin)
+        plugin_measured.update(measured)
     user = user_catalog_path(extra)
     if user is not None:
         if not user.is_file():
             raise BadInputError(f"{user}: catalog file not found")
         _merge(cards, _entries(user.read_text(encoding="utf-8"), str(user)), str(user))
-    return _with_measurements(cards, zoo_measured, load_measurements())
+    return _with_measurements(cards, plugin_measured, load_measurements())
 
 
 def _entries(text: str, where: str) -> list[dict[str, Any]]:
@@ -93,12 +98,12 @@ def _merge(cards: dict[str, ModelCard], entries: Iterable[Mapping[str, Any]], wh
 
 def _with_measurements(
     cards: Mapping[str, ModelCard],
-    zoo_measured: Mapping[str, Mapping[str, MeasuredValue]],
+    plugin_measured: Mapping[str, Mapping[str, MeasuredValue]],
     stored: Mapping[str, ModelMeasurements],
 ) -> dict[str, ModelCard]:
     out = {}
     for name, card in cards.items():
-        figures = dict(zoo_measured.get(name, {}))
+        figures = dict(plugin_measured.get(name, {}))
         for key, entry in stored.items():
             if key == name or (card.spec is not None and card.spec in (key, entry.spec)):
                 figures.update(entry.figures)
@@ -106,108 +111,29 @@ def _with_measurements(
     return out
 
 
-_ZOO_FIELDS = (
-    "description",
-    "licence",
-    "commercial_use",
-    "fine_tunable",
-    "recommended_hardware",
-    "price_is_illustrative",
-)
+#: A card source: () -> (origin, card entries, model name -> {figure: MeasuredValue fields}).
+CardSource = Callable[[], tuple[str, list[dict[str, Any]], dict[str, dict[str, dict[str, Any]]]]]
+
+#: Packages that bring their own cards (the zoo, ...) plug in through the `fmops.catalog_cards` entry
+#: points, so the catalog imports none of them.
+CARD_SOURCES: Registry[CardSource] = Registry("catalog card source", "fmops.catalog_cards")
 
 
-def _zoo_entries() -> tuple[list[dict[str, Any]], dict[str, dict[str, MeasuredValue]]]:
-    """Cards for the local zoo, read from the zoo module itself so there is one source of truth.
-
-    Imported lazily and guarded: the zoo is optional at this layer, and a zoo that is missing or half-built
-    must never break `fmops catalog`. `zoo_card(name)` adds the decoding speed measured when the model was
-    trained (it reads a file; it never trains); otherwise only plain attributes are read.
-    """
-    try:
-        import fmops.zoo as zoo
-
-        models = getattr(zoo, "ZOO_MODELS", None)
-        version = getattr(zoo, "ZOO_VERSION", None)
-        if models is None:
-            from fmops.zoo import _registry
-
-            models = getattr(_registry, "ZOO_MODELS", None) or getattr(_registry, "_SPECS", None)
-            version = getattr(_registry, "ZOO_VERSION", version)
-    except Exception:  # a zoo that fails to import must not take the catalog down with it
-        return [], {}
-    if models is None:
-        return [], {}
-    card_of = getattr(zoo, "zoo_card", None)
-    entries: list[dict[str, Any]] = []
-    measured: dict[str, dict[str, MeasuredValue]] = {}
-    for key, item in models.items() if isinstance(models, Mapping) else enumerate(models):
-        if callable(card_of) and isinstance(key, str):
-            with contextlib.suppress(Exception):  # no measured speed then: the declared card still counts
-                item = card_of(key)
+def _plugin_entries() -> list[tuple[str, list[dict[str, Any]], dict[str, dict[str, MeasuredValue]]]]:
+    """Every card source's cards, in name order. Guarded: a source that is missing or half-built must
+    never break `fmops catalog`, so one that fails is left out."""
+    found = []
+    for name in CARD_SOURCES.names():
         try:
-            entry, tokens_per_s = _zoo_entry(item, version)
-        except Exception:
-            continue
-        trained = _zoo_trained_on(entry["name"])
-        if trained is not None:
-            entry["as_of"] = trained
-        entries.append(entry)
-        if tokens_per_s is not None:
-            # Its own figure: one request decoding greedily, unlike a run's tokens/s over every call.
-            measured[entry["name"]] = {
-                "decode_tokens_per_s": MeasuredValue(
-                    value=float(tokens_per_s),
-                    source="fmops zoo: one greedy request, measured after training",
-                    recorded_at=trained,
-                )
+            origin, entries, measured = CARD_SOURCES.get(name)()
+            figures = {
+                model: {key: MeasuredValue.model_validate(value) for key, value in values.items()}
+                for model, values in measured.items()
             }
-    return entries, measured
-
-
-def _zoo_trained_on(name: str) -> str | None:
-    """The day the cached zoo model was trained (its zoo.json's date), None when it is not trained."""
-    try:
-        from fmops.zoo import zoo_model_info
-        from fmops.zoo._registry import META_FILE
-        from fmops.zoo._store import zoo_dir
-
-        if zoo_model_info(name) is None:
-            return None
-        written = (zoo_dir() / name.removeprefix("zoo/") / META_FILE).stat().st_mtime
-    except Exception:  # as for the cards: an unreadable zoo leaves the date unknown
-        return None
-    return datetime.fromtimestamp(written, UTC).date().isoformat()
-
-
-def _zoo_entry(item: Any, version: Any) -> tuple[dict[str, Any], float | None]:
-    card = getattr(item, "card", None)
-    source = card if card is not None and not callable(card) else item
-    name = str(source.name)
-    entry: dict[str, Any] = {
-        "name": name,
-        "provider": "fmops zoo",
-        "spec": name,
-        "parameters": int(source.parameters),
-        "context_window": int(source.context_window),
-        "availability": "self-hosted",
-        "licence": "Apache-2.0",
-        "commercial_use": True,
-        "fine_tunable": True,
-        "recommended_hardware": "CPU",
-        "price_is_illustrative": True,
-        "source": f"fmops zoo v{version}" if version else "fmops zoo",
-    }
-    for field in _ZOO_FIELDS:
-        value = getattr(source, field, None)
-        if value is not None:
-            entry[field] = value
-    prices = {
-        "input_per_1k": getattr(source, "price_per_1k_input_tokens", None),
-        "output_per_1k": getattr(source, "price_per_1k_output_tokens", None),
-    }
-    if any(v is not None for v in prices.values()):
-        entry["prices"] = prices
-    return entry, getattr(source, "tokens_per_second", None)
+        except Exception:  # a plug-in's failure is its own: the shipped and user cards still count
+            continue
+        found.append((origin, entries, figures))
+    return found
 
 
 __all__ = ["load_catalog", "user_catalog_path"]

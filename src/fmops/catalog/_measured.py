@@ -2,6 +2,8 @@
 
 Kept apart from the cards because cards are declarations that ship with fmops or come from the user, while
 measurements belong to this machine's runs and are rewritten every time a comparison is recorded.
+Reading comparisons is not done here: `fmops.comparison.record_comparison` reads one and calls
+`record_measurements` (the catalog sits below comparisons).
 """
 
 from __future__ import annotations
@@ -13,23 +15,12 @@ import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fmops.catalog._cards import MeasuredValue
 from fmops.core.errors import BadInputError
 from fmops.core.settings import fmops_home
-
-#: comparison.json `performance` fields that describe the model rather than the run's bookkeeping.
-PERFORMANCE_FIGURES = (
-    "latency_p50_s",
-    "latency_p95_s",
-    "ttft_p50_s",
-    "throughput_rps",
-    "output_tokens_per_s",
-    "cost_per_1k_records",
-)
 
 
 class ModelMeasurements(BaseModel):
@@ -95,63 +86,9 @@ def record_measurements(
     return path
 
 
-def _read_comparison(directory: Path) -> dict[str, Any]:
-    file = directory / "comparison.json" if directory.is_dir() else directory
-    if not file.is_file():
-        raise BadInputError(f"{file}: no comparison.json here (write one with `fmops compare --output DIR`)")
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise BadInputError(f"{file}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise BadInputError(f"{file}: expected a JSON object")
-    return data
-
-
-def measurements_from_comparison(directory: Path) -> dict[str, dict[str, float]]:
-    """Model -> figures from a comparison folder: performance figures, and scores as `evaluation:score`.
-
-    An evaluation that produced the same score for several datasets keys them `evaluation/dataset:score`.
-    """
-    data = _read_comparison(Path(directory))
-    out: dict[str, dict[str, float]] = {}
-    for perf in data.get("performance") or []:
-        figures = out.setdefault(perf["model"], {})
-        for key in PERFORMANCE_FIGURES:
-            value = perf.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-                figures[key] = float(value)
-    scores = [s for s in data.get("scores") or [] if isinstance(s.get("value"), int | float)]
-    counts: dict[tuple[str, str, str], int] = {}
-    for s in scores:
-        triple = (s["model"], s["evaluation"], s["score"])
-        counts[triple] = counts.get(triple, 0) + 1
-    for s in scores:
-        evaluation = s["evaluation"]
-        if counts[(s["model"], evaluation, s["score"])] > 1:
-            evaluation = f"{evaluation}/{s.get('dataset')}"
-        out.setdefault(s["model"], {})[f"{evaluation}:{s['score']}"] = float(s["value"])
-    return out
-
-
-def record_comparison(directory: Path) -> dict[str, dict[str, float]]:
-    """Record every model's figures from a comparison folder into the store; returns what was recorded."""
-    directory = Path(directory)
-    data = _read_comparison(directory)
-    specs = {m.get("name"): m.get("spec") for m in data.get("models") or [] if isinstance(m, dict)}
-    figures = measurements_from_comparison(directory)
-    source = f"comparison {directory}" + (f" ({data['created_at']})" if data.get("created_at") else "")
-    for model, values in figures.items():
-        record_measurements(model, values, source, spec=specs.get(model))
-    return figures
-
-
 __all__ = [
-    "PERFORMANCE_FIGURES",
     "ModelMeasurements",
     "load_measurements",
-    "measurements_from_comparison",
     "measurements_path",
-    "record_comparison",
     "record_measurements",
 ]

@@ -44,6 +44,34 @@ def parse_key_values(pairs: list[str] | None, option: str) -> dict[str, str]:
     return parsed
 
 
+def split_model_args(raw: list[str] | None, models: list[str]) -> dict[str, list[str]]:
+    """`-M` options by model: `KEY=VALUE` applies to every model in `models`, `MODEL:KEY=VALUE` to one.
+
+    The model is what precedes the last ':' before the first '=': model ids may hold ':' (Bedrock's
+    ...-v1:0) and so may values (URLs); keys never do.
+    """
+    args: dict[str, list[str]] = {name: [] for name in models}
+    for item in raw or []:
+        head, equals, value = item.partition("=")
+        name, sep, key = head.rpartition(":")
+        if not equals or not key.strip() or (sep and not name):
+            raise BadInputError(f"-M expects KEY=VALUE or MODEL:KEY=VALUE, got '{item}'")
+        pair = f"{key.strip()}={value}"
+        if not sep:
+            if not models:
+                raise BadInputError(
+                    f"-M {item}: KEY=VALUE applies to every --model and none is given; "
+                    "use MODEL:KEY=VALUE for one of the suite's models"
+                )
+            for target in models:
+                args[target].append(pair)
+            continue
+        if models and name not in models:
+            raise BadInputError(f"-M {item}: model '{name}' is not among --model {', '.join(models)}")
+        args.setdefault(name, []).append(pair)
+    return args
+
+
 class DelayedProgress:
     """A rich progress bar that appears only once a task has run longer than `delay_s` (quiet fast runs)."""
 

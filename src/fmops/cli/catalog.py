@@ -127,7 +127,8 @@ def record_command(
     comparison_dir: Annotated[Path, typer.Argument(help="A folder written by `fmops compare`.")],
 ) -> None:
     """Store a comparison's latency, throughput, cost and scores as the models' measured figures."""
-    from fmops.catalog import measurements_path, record_comparison
+    from fmops.catalog import measurements_path
+    from fmops.comparison import record_comparison
 
     recorded = record_comparison(comparison_dir)
     for model, figures in recorded.items():

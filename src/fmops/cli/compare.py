@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fmops.cli._common import user_errors
+from fmops.cli._common import split_model_args, user_errors
 from fmops.cli.eval import Executor
 
 
@@ -16,13 +16,18 @@ def compare_command(
     suite: Annotated[
         Path, typer.Option(help="Suite YAML: algorithms, datasets, configs (and default models).")
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Comparison folder to write.")],
+    # A str, not a Path: Path would turn s3://bucket into the local folder s3:/bucket without a word.
+    output: Annotated[str, typer.Option("--output", "-o", help="Comparison folder to write (local).")],
     model: Annotated[
         list[str] | None, typer.Option("--model", "-m", help="Model spec or models.yaml name (repeatable).")
     ] = None,
     model_arg: Annotated[
         list[str] | None,
-        typer.Option("-M", "--model-arg", help="MODEL:KEY=VALUE argument for one model (repeatable)."),
+        typer.Option(
+            "-M",
+            "--model-arg",
+            help="KEY=VALUE for every --model, or MODEL:KEY=VALUE for one model (repeatable).",
+        ),
     ] = None,
     num_records: Annotated[
         int | None, typer.Option(min=1, help="Records per evaluation (overrides the suite).")
@@ -40,14 +45,16 @@ def compare_command(
     """Evaluate several models on the same records; scores with confidence intervals, latency, cost."""
     from rich.console import Console
 
-    from fmops.evaluation.compare import compare
+    from fmops.comparison import compare
+    from fmops.evaluation.output import check_output_location
 
+    check_output_location(output, remote=False)  # before any model call
     console = Console(stderr=True)
     comparison = compare(
         suite,
         model or [],
         output,
-        model_args=_model_args(model_arg, model or []),
+        model_args={k: v for k, v in split_model_args(model_arg, model or []).items() if v},
         num_records=num_records,
         on_event=lambda message: console.print(f"[dim]{message}[/dim]"),
         executor=executor.value,
@@ -55,22 +62,13 @@ def compare_command(
     )
     from fmops.reports.console import print_comparison
 
-    print_comparison(comparison, output)
+    print_comparison(comparison, Path(output))
+    # As `eval`: a comparison in which a model answered nothing is a failed run (written first, kept).
+    dead = [p.model for p in comparison.performance if p.records and p.errors >= p.records]
+    if dead:
+        from fmops.core.errors import RunError
 
-
-def _model_args(raw: list[str] | None, models: list[str]) -> dict[str, list[str]]:
-    from fmops.core.errors import BadInputError
-
-    args: dict[str, list[str]] = {}
-    for item in raw or []:
-        # The model is what precedes the last ':' before the first '=': model ids may hold ':' (Bedrock's
-        # ...-v1:0) and so may values (URLs), keys never do.
-        head, equals, value = item.partition("=")
-        name, sep, key = head.rpartition(":")
-        if not equals or not sep or not name or not key:
-            raise BadInputError(f"-M expects MODEL:KEY=VALUE, got '{item}'")
-        rest = f"{key}={value}"
-        if models and name not in models:
-            raise BadInputError(f"-M {item}: model '{name}' is not among --model {', '.join(models)}")
-        args.setdefault(name, []).append(rest)
-    return args
+        raise RunError(
+            f"every model call of {', '.join(dead)} failed (see the `error` of its records under "
+            f"{output}/runs/); the comparison is written, with no usable figure for it"
+        )

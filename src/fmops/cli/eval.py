@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from fmops.cli._common import DelayedProgress, parse_key_values, user_errors
+from fmops.cli._common import DelayedProgress, parse_key_values, split_model_args, user_errors
 
 
 class OnBadRecord(StrEnum):
@@ -28,8 +28,15 @@ def _location(help_text: str) -> object:
 
 @user_errors
 def eval_command(
-    algorithm: Annotated[str, typer.Argument(help="fmeval algorithm name, e.g. qa_accuracy.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Run folder to write.")],
+    algorithm: Annotated[str, typer.Argument(help="fmeval algorithm name, e.g. qa_accuracy; or guardrail.")],
+    # A str, not a Path: Path would collapse s3://bucket into s3:/bucket, a local folder.
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Run folder to write: a local folder or s3://BUCKET/PREFIX."),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Argument(help="guardrail only: the policy YAML.", show_default=False)
+    ] = None,
     dataset: Annotated[
         str | None,
         typer.Option(
@@ -49,7 +56,10 @@ def eval_command(
     model_arg: Annotated[
         list[str] | None,
         typer.Option(
-            "-M", "--model-arg", help="Model argument KEY=VALUE (repeatable).", rich_help_panel="Model"
+            "-M",
+            "--model-arg",
+            help="Model argument KEY=VALUE, or MODEL:KEY=VALUE as in compare (repeatable).",
+            rich_help_panel="Model",
         ),
     ] = None,
     prompt_template: Annotated[
@@ -102,8 +112,27 @@ def eval_command(
             rich_help_panel="Scale",
         ),
     ] = None,
+    max_failure_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Exit 1 when a dataset's share of failed model calls is above this (0..1); "
+            "default: when a dataset has no scored record.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a dataset with an fmeval algorithm and write results.json, records/ and manifest.json."""
+    if algorithm == "guardrail" and policy is not None:  # `fmops eval guardrail POLICY` = `fmops guard eval`
+        from fmops.cli.guard import run_guard_eval
+
+        return run_guard_eval(policy, dataset, Path(output) / "guardrail_eval.json" if output else None)
+    if output is None or policy is not None:
+        from fmops.core.errors import BadInputError
+
+        raise BadInputError(
+            "Missing option '--output' / '-o'" if output is None else f"unexpected argument {policy}"
+        )
     from rich.console import Console
 
     from fmops.evaluation import evaluate
@@ -134,11 +163,12 @@ def eval_command(
         from fmops.core.errors import BadInputError
 
         raise BadInputError("-M and --prompt-template need --model")
+    model_args = split_model_args(model_arg, [model] if model else []).get(model or "", [])
     with DelayedProgress(f"{algorithm}") as progress:
         run = evaluate(
             algorithm,
             model=model,
-            model_args=list(model_arg or []),
+            model_args=model_args,
             prompt_template=prompt_template,
             generate_config={k: v for k, v in generate_config.items() if v is not None},
             dataset=dataset,
@@ -153,6 +183,7 @@ def eval_command(
             ray_address=ray_address,
         )
     _print_summary(Console(), run)
+    _check_failures(run, max_failure_rate)
 
 
 @user_errors
@@ -163,7 +194,10 @@ def rescore_command(
         typer.Option("--config", "-c", help="Changed config as fmeval field=value (repeatable)."),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the rescored run here (default: in place).")
+        str | None,
+        typer.Option(
+            "--output", "-o", help="Write the rescored run here (default: in place, replacing its scores)."
+        ),
     ] = None,
 ) -> None:
     """Score a finished run's stored outputs again with another metric config, without calling a model."""
@@ -173,6 +207,16 @@ def rescore_command(
 
     run = rescore(run_dir, config=parse_key_values(config, "--config"), output=output)
     _print_summary(Console(), run)
+
+
+def _check_failures(run: object, max_failure_rate: float | None) -> None:
+    from fmops.evaluation import EvalRun
+    from fmops.evaluation.failures import check_failure_rate, dataset_failures
+
+    assert isinstance(run, EvalRun)
+    by_name = {f"{o.eval_name}_{o.dataset_name}.jsonl": o.dataset_name for o in run.outputs}
+    datasets = [dataset_failures(by_name.get(f, f), rows) for f, rows in run.records_by_dataset.items()]
+    check_failure_rate(run.manifest.algorithm, datasets, max_failure_rate)
 
 
 def _parse_num_records(raw: str | None) -> int | str | None:
@@ -204,14 +248,24 @@ def _print_summary(console: object, run: object) -> None:
         console.print(table)
         if out.error:
             console.print(f"[yellow]{out.error}[/yellow]")
-    calls = run.manifest.get("model")
+    calls = run.manifest.model
     if calls is not None:
         usage = [r.get("usage") or {} for r in run.records]
         made = sum(u.get("calls", 0) - u.get("cached", 0) for u in usage)
         cached = sum(u.get("cached", 0) for u in usage)
+        attempts = sum(u.get("attempts", 0) for u in usage)
+        failed = sum(1 for r in run.records if r.get("error"))
         console.print(
-            f"model {calls['name']}: {made} calls made, {cached} answered without a call "
-            "(from the response store, or by the call for an identical request)"
+            f"model {calls.name}: {made} calls made ({attempts} attempts with retries, {failed} failed), "
+            f"{cached} answered without a call (from the response store, or by the call for an identical "
+            "request)",
+            highlight=False,
+        )
+    executor = run.manifest.executor
+    if executor is not None and executor.in_process:
+        console.print(
+            f"[yellow]ray: ran {', '.join(executor.in_process)} in-process (under "
+            "FMOPS_RAY_LOCAL_BELOW=50 records, Ray is not started; set it to 0 to always use Ray)[/yellow]"
         )
     if run.skipped:
         console.print(f"[yellow]skipped {len(run.skipped)} bad record(s)[/yellow]; first: {run.skipped[0]}")

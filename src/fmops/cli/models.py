@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+
+from fmops.cli._common import user_errors
 
 app = typer.Typer(name="models", help="List configured models and try one.", no_args_is_help=True)
 
@@ -15,21 +16,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _user_errors(fn: F) -> F:
-    """An FmopsError is a message for the user, not a traceback."""
+    """An FmopsError is one line for the user (as in every command), not a traceback."""
+    return user_errors(fn)  # type: ignore[return-value]
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from fmops.core.errors import FmopsError
 
-        try:
-            return fn(*args, **kwargs)
-        except FmopsError as exc:
-            from rich.console import Console
+#: `--config` meant the models file here and the algorithm config in `eval`: the models file is now
+#: `--models-file` everywhere; `--config`/`-c` stay accepted here (hidden) for existing scripts.
+_MODELS_FILE_HELP = "models.yaml (default: $FMOPS_MODELS, ./models.yaml, FMOPS_HOME/models.yaml)"
 
-            Console(stderr=True).print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(exc.exit_code) from None
 
-    return wrapper  # type: ignore[return-value]
+def _old_config_option() -> Any:
+    return typer.Option(None, "--config", "-c", hidden=True, help="Old name of --models-file.")
 
 
 def _price(prices: Any) -> str:
@@ -46,19 +43,21 @@ def _price(prices: Any) -> str:
 @app.command("list")
 @_user_errors
 def list_models(
-    config: Path | None = typer.Option(
-        None,
-        "--config",
-        "-c",
-        help="models.yaml (default: $FMOPS_MODELS, ./models.yaml, FMOPS_HOME/models.yaml)",
-    ),
+    models_file: Path | None = typer.Option(None, "--models-file", help=_MODELS_FILE_HELP),
+    old_config: Path | None = _old_config_option(),
 ) -> None:
     """Show the named models from models.yaml, whether each looks usable, and the providers known."""
+    config = models_file or old_config
     from rich.console import Console
     from rich.table import Table
 
-    from fmops.models._registry import availability, provider_names
-    from fmops.models._spec import load_models_config, models_config_path, parse_model_spec
+    from fmops.models import (
+        availability,
+        load_models_config,
+        models_config_path,
+        parse_model_spec,
+        provider_names,
+    )
 
     console = Console()
     path = models_config_path(config)
@@ -95,9 +94,11 @@ def generate(
     max_tokens: int | None = typer.Option(None, "--max-tokens"),
     temperature: float | None = typer.Option(None, "--temperature"),
     no_store: bool = typer.Option(False, "--no-store", help="do not read or write the response store"),
-    config: Path | None = typer.Option(None, "--config", "-c", help="models.yaml"),
+    models_file: Path | None = typer.Option(None, "--models-file", help=_MODELS_FILE_HELP),
+    old_config: Path | None = _old_config_option(),
 ) -> None:
     """Call a model once and show the answer with its tokens, latency and cost."""
+    config = models_file or old_config
     from rich.console import Console
 
     from fmops.models import GenerateConfig, GenerateRequest, get_model
@@ -109,7 +110,7 @@ def generate(
     result = model.generate_sync([request])[0]
     console = Console()
     if result.error is not None:
-        console.print(f"[red]error:[/red] {result.error}", highlight=False)
+        typer.echo(f"error: {result.error}", err=True)
         raise typer.Exit(1)
     console.print(result.text, highlight=False, markup=False)
     cost = f", cost {result.cost:.6g}" if result.cost is not None else ""

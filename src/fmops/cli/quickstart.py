@@ -12,15 +12,18 @@ from fmops.cli._common import user_errors
 
 @user_errors
 def quickstart_command(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Comparison folder to write.")] = Path(
-        "runs/quickstart"
-    ),
+    # A str, not a Path: Path would turn s3://bucket into the local folder s3:/bucket without a word.
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Comparison folder to write (local).")
+    ] = "runs/quickstart",
     num_records: Annotated[int, typer.Option(min=5, help="Records per evaluation.")] = 40,
     model: Annotated[
         list[str] | None, typer.Option("--model", "-m", help="Models to compare (default: the zoo).")
     ] = None,
 ) -> None:
     """Train or load the zoo, show the capability matrix, compare, select by priority, write the report."""
+    from fmops.evaluation.output import check_output_location
     from fmops.pipelines.quickstart import run_quickstart
 
-    run_quickstart(output, num_records=num_records, models=model)
+    check_output_location(output, remote=False)  # before the zoo trains
+    run_quickstart(Path(output), num_records=num_records, models=model)

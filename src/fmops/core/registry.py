@@ -18,6 +18,7 @@ arguments on it, so a manifest can say (and rebuild) exactly what produced a res
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Iterator
 from importlib.metadata import entry_points
@@ -83,10 +84,8 @@ class Registry(Generic[T]):
         if not callable(factory):
             raise TypeError(f"{self.kind} {name!r} is not a factory")
         made = factory(**args)
-        try:
+        with contextlib.suppress(AttributeError, TypeError):  # frozen or slotted objects keep no record
             setattr(made, _INFO_ATTRIBUTE, {"name": name.lower(), "args": dict(args)})
-        except (AttributeError, TypeError):  # frozen or slotted objects keep no record
-            pass
         return made
 
     def _load_entry_points(self) -> None:

@@ -64,8 +64,20 @@ def read_jsonlines(data: bytes, locations: Locations) -> Iterator[RawRow]:
                 row, where, None, f"expected UTF-8 text, found undecodable bytes ({one_line(str(e))})"
             )
         else:
-            if isinstance(obj, (dict, list)):
-                yield RawRow(row, where, _extract(obj, locations))
+            values = _extract(obj, locations) if isinstance(obj, (dict, list)) else None
+            if isinstance(obj, dict):
+                yield RawRow(row, where, values)
+            elif values is not None and any(not isinstance(v, Missing) for v in values.values()):
+                yield RawRow(row, where, values)  # an array that JMESPath locations index into ([0].q)
+            elif isinstance(obj, list):
+                # Not "missing field": the whole line is the wrong shape (e.g. a JSON array file named .jsonl).
+                yield RawRow(
+                    row,
+                    where,
+                    None,
+                    f"this line is an array, expected an object; a JSON array file should be named .json "
+                    f"({describe(obj)})",
+                )
             else:
                 yield RawRow(row, where, None, f"expected a JSON object, found {describe(obj)}")
         row += 1

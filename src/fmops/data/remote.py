@@ -556,6 +556,20 @@ register()
 # ------------------------------------------------------------------------------------------- upload
 
 
+def check_upload_access(s3_uri: str) -> None:
+    """Before a run bound for `s3_uri` does any work: the URI is an S3 one, boto3 is installed and the
+    credential chain finds credentials (an anonymous upload cannot succeed). Makes no request."""
+    if uri_scheme(s3_uri) not in S3_SCHEMES:
+        raise BadInputError(f"{s3_uri}: not an S3 URI (expected s3://bucket/prefix)")
+    parse_s3_uri(s3_uri)  # a bucket is named
+    _import_boto3()
+    if not _env_flag("FMOPS_S3_UNSIGNED") and not _has_credentials():
+        raise BadInputError(
+            f"cannot write to {s3_uri}: no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY); nothing was run"
+        )
+
+
 def run_staging_dir(s3_uri: str) -> Path:
     """The local folder a run bound for `s3_uri` is written to before the upload:
     FMOPS_HOME/runs/s3/<bucket>/<prefix>. The same URI gives the same folder, so a rerun after a failed

@@ -147,12 +147,22 @@ def _put(record: Record, call: ModelCall, result: ModelResult) -> None:
 
 
 def _empty_usage() -> dict[str, Any]:
-    return {"calls": 0, "cached": 0, "input_tokens": 0, "output_tokens": 0, "cost": None, "latency_s": None}
+    return {
+        "calls": 0,
+        "cached": 0,
+        "attempts": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "cost": None,
+        "latency_s": None,
+    }
 
 
 def _account(usage: dict[str, Any], result: ModelResult) -> None:
     usage["calls"] += 1
     usage["cached"] += int(result.cached)
+    # Provider calls including retries; an answer from the store cost none.
+    usage["attempts"] = usage.get("attempts", 0) + (0 if result.cached else result.attempts)
     usage["input_tokens"] += result.input_tokens or 0
     usage["output_tokens"] += result.output_tokens or 0
     if result.cost is not None:

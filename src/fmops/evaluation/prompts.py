@@ -15,6 +15,13 @@ class PromptTemplate:
     """A `string.Template` over a record's columns; unknown placeholders fail before any model call."""
 
     def __init__(self, template: str | None = None) -> None:
+        #: `prompt:NAME@ALIAS` (or `prompt:NAME/VERSION`) when the template comes from the prompt catalog.
+        self.reference: str | None = None
+        if template is not None and template.strip().startswith("prompt:"):
+            from fmops.registry import resolve_prompt_template
+
+            self.reference = template.strip()
+            template = resolve_prompt_template(self.reference)
         self.text = template if template is not None else DEFAULT_TEMPLATE
         self._template = string.Template(self.text)
         if not self._template.is_valid():

@@ -7,7 +7,6 @@ interrupted run resume without paying twice.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,22 @@ from fmops.data import DataConfig, Dataset, load_dataset
 from fmops.evaluation.algorithms import ALGORITHMS, Algorithm, ScoredRecord, get_algorithm
 from fmops.evaluation.executors import Executor, get_executor, remember_model_spec
 from fmops.evaluation.generation import USAGE, run_calls
-from fmops.evaluation.output import RECORD_COLUMNS, output_record, records_file_name, write_run
+from fmops.evaluation.manifest import (
+    ManifestDataset,
+    ManifestExecutor,
+    ManifestModel,
+    ManifestRescored,
+    RunManifest,
+    read_run_manifest,
+)
+from fmops.evaluation.output import (
+    RECORD_COLUMNS,
+    check_output_location,
+    output_record,
+    read_run_records,
+    records_file_name,
+    write_run,
+)
 from fmops.evaluation.prompts import PromptTemplate
 
 if TYPE_CHECKING:
@@ -41,7 +55,7 @@ class EvalRun:
 
     outputs: list[EvalOutput]
     records: list[dict[str, Any]]
-    manifest: dict[str, Any]
+    manifest: RunManifest
     output_dir: Path | None = None
     skipped: list[str] = field(default_factory=list)
     records_by_dataset: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -86,6 +100,8 @@ def evaluate(
     `executor` runs generation and scoring: "local" (in-process) or "ray" (on the cluster at
     `ray_address`; see `fmops.evaluation.executors`), with identical results.
     """
+    if output is not None:  # before any work: a bad -o must cost nothing
+        check_output_location(output)
     remote_output = str(output) if output is not None and str(output).startswith("s3://") else None
     if remote_output is not None:  # run into a local staging folder, upload when done (fmeval's S3 save)
         from fmops.data.remote import run_staging_dir
@@ -104,6 +120,7 @@ def evaluate(
 
     started = time.perf_counter()
     outputs, rows_by_file, dataset_entries, skipped = [], {}, [], []
+    in_process: list[str] = []  # datasets a Ray executor ran in-process (too small to start Ray for)
     try:
         for plan in plans:
             algo = make_algorithm()
@@ -121,6 +138,8 @@ def evaluate(
             if the_model is not None and template is not None:
                 template.check_columns({*data.columns, "model_input"}, data.uri)
             scored = runner.run(algo, the_model, records, template, gen_config, progress)  # executor
+            if not getattr(runner, "started", True):
+                in_process.append(data.name)
             file_name = records_file_name(algo.eval_name, data.name)
             rows = [output_record(r, s, algo.record_fields) for r, s in zip(records, scored, strict=True)]
             outputs.append(_eval_output(algo, data, records, scored, template, output, file_name))
@@ -134,6 +153,7 @@ def evaluate(
             the_model.close()
 
     manifest = _manifest(probe, dataset_entries, the_model, gen_config, time.perf_counter() - started)
+    manifest.executor = ManifestExecutor(name=runner.name, in_process=in_process)
     out_dir = Path(output) if output is not None else None
     if out_dir is not None:
         if remote_output is not None:
@@ -167,19 +187,16 @@ def rescore(
     what it was rescored from.
     """
     source = Path(run_dir)
-    manifest_path = source / "manifest.json"
-    if not manifest_path.is_file():
-        raise BadInputError(f"{source}: not a run folder (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text())
-    options = {**manifest.get("config", {}), **dict(config or {})}
-    algo_name = manifest["algorithm"]
+    if output is not None:
+        check_output_location(output, remote=False)
+    manifest = read_run_manifest(source)
+    options = {**manifest.config, **dict(config or {})}
+    algo_name = manifest.algorithm
     outputs, rows_by_file = [], {}
-    for entry in manifest["datasets"]:
+    for entry in manifest.datasets:
         algo = get_algorithm(algo_name, options)
-        file_name = records_file_name(algo_name, entry["name"])
-        records = [
-            _record_from_row(json.loads(line), algo) for line in _read_lines(source / "records" / file_name)
-        ]
+        file_name = records_file_name(algo_name, entry.name)
+        records = [_record_from_row(row, algo) for row in read_run_records(source / "records" / file_name)]
         scored = score_dataset(algo, records, progress)
         rows_by_file[file_name] = [
             output_record(r, s, algo.record_fields) for r, s in zip(records, scored, strict=True)
@@ -189,29 +206,24 @@ def rescore(
         outputs.append(
             EvalOutput(
                 eval_name=algo_name,
-                dataset_name=entry["name"],
+                dataset_name=entry.name,
                 dataset_scores=dataset_scores,
                 category_scores=category_scores,
-                prompt_template=entry.get("prompt_template"),
+                prompt_template=entry.prompt_template,
                 output_path=str(out_dir / "records" / file_name),
                 num_records=len(records),
             )
         )
-    new_manifest = {
-        **manifest,
-        "config": get_algorithm(algo_name, options).config.model_dump(mode="json"),
-        "rescored": {"from": str(source), "at": _now(), "changed": dict(config or {})},
-    }
+    new_manifest = manifest.model_copy(
+        update={
+            "config": get_algorithm(algo_name, options).config.model_dump(mode="json"),
+            "rescored": ManifestRescored(source=str(source), at=_now(), changed=dict(config or {})),
+        }
+    )
     target = Path(output) if output is not None else source
     write_run(target, outputs, rows_by_file, new_manifest)
     rows = [r for rs in rows_by_file.values() for r in rs]
     return EvalRun(outputs, rows, new_manifest, target, [], rows_by_file)
-
-
-def _read_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise BadInputError(f"{path}: records file missing from the run folder")
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _record_from_row(row: dict[str, Any], algo: Algorithm) -> dict[str, Any]:
@@ -411,51 +423,53 @@ def _eval_output(
 
 def _dataset_entry(
     data: Dataset, sample_size: int | None, template: PromptTemplate | None, algo_info: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "name": data.name,
-        "uri": data.uri,
-        "sha256": data.sha256,
-        "total_rows": data.total_rows,
-        "skipped_records": len(data.skipped),
-        "prompt_template": template.text if template is not None else None,
-        "sampling": {
+) -> ManifestDataset:
+    return ManifestDataset(
+        name=data.name,
+        uri=data.uri,
+        sha256=data.sha256,
+        total_rows=data.total_rows,
+        skipped_records=len(data.skipped),
+        prompt_template=template.text if template is not None else None,
+        sampling={
             "num_records": sample_size if sample_size is not None else "all",
             "seed": SAMPLE_SEED,
             "rows": list(data.sampled_rows),
         },
-        **algo_info,
-    }
+        **algo_info,  # the algorithm's own entries (helper models...), kept as extras
+    )
 
 
 def _manifest(
     algo: Algorithm,
-    datasets: list[dict[str, Any]],
+    datasets: list[ManifestDataset],
     model: Model | None,
     gen_config: GenerateConfig,
     elapsed_s: float,
-) -> dict[str, Any]:
+) -> RunManifest:
     """Everything that makes a run comparable and reproducible."""
-    return {
-        "fmops_version": fmops.__version__,
-        "created_at": _now(),
-        "algorithm": algo.eval_name,
-        "config": algo.config.model_dump(mode="json"),
-        "datasets": datasets,
-        "model": _model_entry(model, gen_config) if model is not None else None,
-        "elapsed_s": round(elapsed_s, 3),
-    }
+    return RunManifest(
+        fmops_version=fmops.__version__,
+        created_at=_now(),
+        algorithm=algo.eval_name,
+        config=algo.config.model_dump(mode="json"),
+        datasets=datasets,
+        model=_model_entry(model, gen_config) if model is not None else None,
+        elapsed_s=round(elapsed_s, 3),
+    )
 
 
-def _model_entry(model: Model, gen_config: GenerateConfig) -> dict[str, Any]:
-    return {
-        "name": model.name,
-        "provider": model.api.provider,
-        "model": model.api.model,
-        "fingerprint": model.fingerprint,
-        "generate_config": gen_config.model_dump(mode="json"),
-        "capabilities": model.capabilities.model_dump(mode="json"),
-    }
+def _model_entry(model: Model, gen_config: GenerateConfig) -> ManifestModel:
+    weights = getattr(model.api, "weights_source", None)
+    return ManifestModel(
+        name=model.name,
+        provider=model.api.provider,
+        model=model.api.model,
+        fingerprint=model.fingerprint,
+        generate_config=gen_config.model_dump(mode="json"),
+        capabilities=model.capabilities.model_dump(mode="json"),
+        **({"weights": weights} if weights else {}),
+    )
 
 
 def _now() -> str:

@@ -3,7 +3,9 @@
 fmeval calls HF evaluate's "bertscore" (the `bert_score` package) one pair at a time. Its definition,
 which this module reimplements over transformers hidden states (no code taken from bert_score):
 
-* tokens: `tokenizer.encode(text.strip())` with special tokens, truncated at the model's maximum length;
+* tokens: `tokenizer.encode(text.strip())` with special tokens, truncated at the model's maximum length
+  (a long text is first cut after as many words as the window has tokens, so a 5 MB record is never
+  tokenised whole: every word gives at least one token, so the tokens kept are the same);
   RoBERTa/GPT-2 style tokenizers get a prefix space (bert_score's `add_prefix_space=True`); an empty text
   is just the special tokens.
 * embeddings: the output of hidden layer `layer` (bert_score drops the layers above it), L2-normalised.
@@ -24,6 +26,7 @@ Hugging Face cache or under `FMOPS_HOME/models/bertscore/<org>--<name>/`; else, 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -262,7 +265,7 @@ class BertScorer:
 
     def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         tok = self._tokenizer
-        stripped = [t.strip() for t in texts]
+        stripped = [clip_to_window(t.strip(), self._max_length) for t in texts]
         nonempty = [i for i, t in enumerate(stripped) if t]
         empty = list(tok("", add_special_tokens=True)["input_ids"])  # just the special tokens
         ids: list[list[int]] = [empty for _ in texts]
@@ -371,6 +374,29 @@ class BertScorer:
 _CHUNK_PAIRS = 4096
 _SCORERS: dict[BertModelChoice, BertScorer] = {}
 _LOAD_LOCK = threading.Lock()
+
+
+_WORD = re.compile(r"\S+")
+#: Characters kept per window token when a text has few, very long words (no word gives fewer tokens
+#: than its length over this; WordPiece makes one [UNK] of a word over 100 characters).
+_CHARS_PER_TOKEN = 128
+
+
+def clip_to_window(text: str, max_tokens: int) -> str:
+    """`text` cut after its first `max_tokens + 1` words (and `max_tokens * 128` characters at most):
+    each word yields at least one token, so the first `max_tokens` tokens, all the encoder sees, are the
+    same, while tokenising stays bounded however long the text is."""
+    limit = max_tokens * _CHARS_PER_TOKEN
+    if len(text) <= max_tokens + 1:  # fewer characters than the words needed: nothing to cut
+        return text
+    end = len(text)
+    for count, word in enumerate(_WORD.finditer(text), start=1):
+        if count > max_tokens:
+            end = word.end()
+            break
+        if word.end() > limit:
+            break
+    return text[: min(end, limit)]
 
 
 def get_bert_scorer(model_type: str | None = None, *, layer: int | None = None) -> BertScorer:

@@ -51,6 +51,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from fmops.core.errors import BadInputError, RunError
 from fmops.core.optional import one_model_load_at_a_time
+from fmops.core.registry import Registry
 from fmops.core.settings import fmops_home
 from fmops.metrics.bertscore import find_cached_hf_model, is_model_folder
 
@@ -437,32 +438,46 @@ def resolve_toxigen_folder(model_path: str | None = None) -> tuple[Path, str]:
     )
 
 
+#: How a detector is located: model_path -> (what identifies its weights, a loader). Called before loading,
+#: so a missing checkpoint is reported at once; the loader runs once per process and weights.
+DetectorLocator = Callable[[str | None], tuple[tuple[str, str], Callable[[], ToxicityDetector]]]
+
+
+def _profanity_check(model_path: str | None) -> tuple[tuple[str, str], Callable[[], ToxicityDetector]]:
+    if model_path:
+        raise BadInputError("The profanity_check detector ships its own model: model_path does not apply")
+    return ("", ""), ProfanityCheckDetector
+
+
+def _detoxify(model_path: str | None) -> tuple[tuple[str, str], Callable[[], ToxicityDetector]]:
+    checkpoint, source = resolve_detoxify_checkpoint(model_path)
+    return (str(checkpoint.resolve()), source), lambda: DetoxifyDetector(checkpoint, source)
+
+
+def _toxigen(model_path: str | None) -> tuple[tuple[str, str], Callable[[], ToxicityDetector]]:
+    folder, source = resolve_toxigen_folder(model_path)
+    return (str(folder.resolve()), source), lambda: ToxigenDetector(folder, source)
+
+
+#: Toxicity detectors by `model_type` (the one registry mechanism); plug-ins through the
+#: `fmops.toxicity_detectors` entry points, each a DetectorLocator.
+DETECTOR_REGISTRY: Registry[DetectorLocator] = Registry("toxicity detector", "fmops.toxicity_detectors")
+DETECTOR_REGISTRY.register(PROFANITY_CHECK, _profanity_check)
+DETECTOR_REGISTRY.register(DETOXIFY, _detoxify)
+DETECTOR_REGISTRY.register(TOXIGEN, _toxigen)
+
 _DETECTORS: dict[tuple[str, str, str], ToxicityDetector] = {}
 _LOAD_LOCK = threading.Lock()
 
 
 def get_toxicity_detector(model_type: str = DEFAULT, *, model_path: str | None = None) -> ToxicityDetector:
     """The process-wide detector `model_type` (one of TOXICITY_DETECTORS), loaded on first use."""
-    if model_type == PROFANITY_CHECK:
-        if model_path:
-            raise BadInputError("The profanity_check detector ships its own model: model_path does not apply")
-        key, factory = (model_type, "", ""), ProfanityCheckDetector
-    elif model_type == DETOXIFY:
-        checkpoint, source = resolve_detoxify_checkpoint(model_path)
-        key = (model_type, str(checkpoint.resolve()), source)
-
-        def factory() -> ToxicityDetector:
-            return DetoxifyDetector(checkpoint, source)
-    elif model_type == TOXIGEN:
-        folder, source = resolve_toxigen_folder(model_path)
-        key = (model_type, str(folder.resolve()), source)
-
-        def factory() -> ToxicityDetector:
-            return ToxigenDetector(folder, source)
-    else:
+    if model_type not in DETECTOR_REGISTRY:
         raise BadInputError(
-            f"Unknown toxicity model_type '{model_type}': choose one of {', '.join(TOXICITY_DETECTORS)}"
+            f"Unknown toxicity model_type '{model_type}': choose one of {', '.join(DETECTOR_REGISTRY.names())}"
         )
+    (weights, source), factory = DETECTOR_REGISTRY.get(model_type)(model_path)
+    key = (model_type, weights, source)
     detector = _DETECTORS.get(key)
     if detector is None:
         with _LOAD_LOCK:

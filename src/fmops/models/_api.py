@@ -21,6 +21,9 @@ class ModelAPI(ABC):
     provider: ClassVar[str]
     #: Concurrency the runner uses unless told otherwise (local devices want 1).
     default_concurrency: ClassVar[int] = 16
+    #: Per-attempt timeout unless told otherwise. In-process providers set None: their work runs in a
+    #: thread that a timeout cannot stop, so a retry would only queue the same batch again behind it.
+    default_timeout_s: ClassVar[float | None] = 120.0
 
     def __init__(self, model: str) -> None:
         self.model = model

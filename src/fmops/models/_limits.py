@@ -7,7 +7,9 @@ import random
 import time
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from fmops.core.errors import BadInputError
 
 
 class Limits(BaseModel):
@@ -22,7 +24,9 @@ class Limits(BaseModel):
     rpm: float | None = Field(default=None, gt=0, description="requests per minute")
     tpm: float | None = Field(default=None, gt=0, description="tokens (input + output) per minute")
     max_retries: int = Field(default=5, ge=0)
-    timeout_s: float | None = Field(default=120.0, gt=0, description="per attempt")
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="per attempt; default: the provider's (120 s remote, none in-process)"
+    )
     backoff_base_s: float = Field(default=0.5, gt=0)
     backoff_max_s: float = Field(default=60.0, gt=0)
 
@@ -45,7 +49,17 @@ class Limits(BaseModel):
         renames = {"timeout": "timeout_s", "backoff_base": "backoff_base_s", "backoff_max": "backoff_max_s"}
         update = {renames.get(k, k): args.pop(k) for k in list(args) if k in cls.ARG_NAMES}
         base = base or cls()
-        return cls.model_validate({**base.model_dump(), **update}) if update else base
+        if not update:
+            return base
+        try:
+            return cls.model_validate({**base.model_dump(), **update})
+        except ValidationError as exc:  # a user's -M value: one line naming the argument, exit 2
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "?"
+            name = {v: k for k, v in renames.items()}.get(field, field)
+            raise BadInputError(
+                f"-M {name}={update.get(field)!s}: {first['msg'][0].lower()}{first['msg'][1:]}"
+            ) from None
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Exponential backoff with full jitter; a server's Retry-After is a floor, never shortened."""

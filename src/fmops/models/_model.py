@@ -18,7 +18,14 @@ from typing import Any, Literal, overload
 from fmops.core.errors import BadInputError, FmopsError
 from fmops.models._api import ModelAPI
 from fmops.models._limits import AdaptiveConcurrency, Limits, RateBudget
-from fmops.models._spec import ModelEntry, ModelSpec, Prices, load_models_config, parse_model_spec
+from fmops.models._spec import (
+    ModelEntry,
+    ModelSpec,
+    Prices,
+    has_spec_resolver,
+    load_models_config,
+    parse_model_spec,
+)
 from fmops.models._store import ResponseStore, open_store, request_key
 from fmops.models._tokens import estimate_tokens
 from fmops.models._types import (
@@ -224,6 +231,11 @@ class Model:
             first.setdefault(key, i)
         store = self.store if use_store else None
         found = store.get_many(list(first)) if store is not None and first else {}
+        # Nothing to condition on: a model generates from padding or fails. Refused per request, without a
+        # call, as the server answers 400 ("an empty string: send at least one character").
+        for key, i in first.items():
+            if not _input_text(reqs[i]):
+                found[key] = ModelResult(error=EMPTY_INPUT_ERROR, finish_reason="error", attempts=0)
         summary = BatchSummary(total=total)
         counts = Counter(keys)
         done = sum(counts[k] for k in found)
@@ -290,6 +302,7 @@ class Model:
         """One provider call with budgets, concurrency, timeout and retries; failures become error results."""
         limits = self.limits
         estimate = sum(_budget_tokens(r) for r in unit)
+        timeout_s = limits.timeout_s if limits.timeout_s is not None else self.api.default_timeout_s
         attempt = 0
         while True:
             if state.rpm is not None:
@@ -301,7 +314,7 @@ class Model:
             started = time.perf_counter()
             try:
                 summary.calls += 1
-                async with asyncio.timeout(limits.timeout_s):
+                async with asyncio.timeout(timeout_s):
                     if op == "generate":
                         out = await self.api.generate(unit)
                     else:
@@ -311,7 +324,7 @@ class Model:
             except ModelCallError as exc:
                 error = exc
             except TimeoutError:
-                error = ModelCallError(f"timed out after {limits.timeout_s:g} s", retryable=True)
+                error = ModelCallError(f"timed out after {timeout_s:g} s", retryable=True)
             except FmopsError:
                 raise  # a missing extra, a model that cannot load: stop, keeping what is stored
             except NotImplementedError as exc:
@@ -422,6 +435,10 @@ class Model:
         return asyncio.run(run())
 
 
+#: The error of a request with no input text at all (the same words as the server's 400).
+EMPTY_INPUT_ERROR = "the input is an empty string: send at least one character"
+
+
 def _input_text(req: GenerateRequest | ScoreRequest) -> str:
     return req.input_text() if isinstance(req, GenerateRequest) else req.prefix + req.text
 
@@ -457,7 +474,7 @@ def get_model(
         named = load_models_config(config)
         if spec in named:
             entry = named[spec]
-        elif "/" not in spec:
+        elif "/" not in spec and not has_spec_resolver(spec):
             known = ", ".join(sorted(named)) or "none configured"
             raise BadInputError(
                 f"model {spec!r}: not a PROVIDER/MODEL spec nor a name in models.yaml ({known})"
@@ -470,7 +487,8 @@ def get_model(
         base, name = spec, str(spec)
     else:
         base = parse_model_spec(str(spec))
-        name = str(base)
+        # A resolved reference keeps the name the user gave (`registry:qa@production`), not its target.
+        name = spec.strip() if isinstance(spec, str) and has_spec_resolver(spec) else str(base)
     extra = parse_model_spec(str(base), args).args if args is not None else {}
     merged = {**base.args, **extra}
     run_limits = Limits.from_args(merged, limits)

@@ -1,80 +1,87 @@
-"""Providers by name: a built-in table of lazily imported modules, `register_provider`, and the
-`fmops.providers` entry-point group for providers that live in other packages.
+"""Providers by name, in the one registry mechanism (`fmops.core.registry.Registry`): the built-in ones by
+import path (loaded on first use), `register_provider`, and the `fmops.providers` entry-point group for
+providers that live in other packages (the zoo's, fine-tuned models', the model registry's).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 from fmops.core.errors import BadInputError
+from fmops.core.registry import Registry
 from fmops.models._api import ModelAPI
+from fmops.models._spec import Prices
 
 #: A provider: called as factory(model_name, **args) -> ModelAPI. A ModelAPI subclass is one.
 ProviderFactory = Callable[..., ModelAPI]
 
 ENTRY_POINT_GROUP = "fmops.providers"
 
-_BUILTIN: dict[str, str] = {
+#: Every provider; `PROVIDERS.create(name, model=..., **args)` records how a model API was built.
+PROVIDERS: Registry[ProviderFactory] = Registry("model provider", ENTRY_POINT_GROUP)
+for _name, _target in {
     "openai": "fmops.models._providers.openai:OpenAIModel",
     "bedrock": "fmops.models._providers.bedrock:BedrockModel",
     "hf": "fmops.models._providers.hf:HFModel",
     "echo": "fmops.models._providers.echo:EchoModel",
-    "zoo": "fmops.models._providers.zoo:ZooModel",
-}
-_REGISTRY: dict[str, ProviderFactory | str] = dict(_BUILTIN)
-_entry_points_loaded = False
+}.items():
+    PROVIDERS.register(_name, _target)
 
 
 def register_provider(name: str, factory: ProviderFactory | str) -> None:
     """Register (or replace) a provider: a factory, or "package.module:attribute" imported on first use."""
-    _REGISTRY[name.lower()] = factory
+    PROVIDERS.register(name, factory)
 
 
 def provider_names() -> list[str]:
-    _load_entry_points()
-    return sorted(_REGISTRY)
+    return PROVIDERS.names()
 
 
 def get_provider(name: str) -> ProviderFactory:
     """The factory registered under `name`, importing it now if it was registered by path."""
-    _load_entry_points()
-    target = _REGISTRY.get(name.lower())
-    if target is None:
-        raise BadInputError(f"unknown model provider {name!r}; known: {', '.join(provider_names())}")
-    if isinstance(target, str):
-        module, _, attribute = target.partition(":")
-        target = getattr(importlib.import_module(module), attribute)
-        _REGISTRY[name.lower()] = target
-    return target
+    return PROVIDERS.get(name)
 
 
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        _REGISTRY.setdefault(ep.name.lower(), ep.value)
-
-
-def local_folder_provider(resolve: Callable[[str], Path]) -> ProviderFactory:
+def local_folder_provider(
+    resolve: Callable[[str], Path],
+    *,
+    provider: str = "hf",
+    prices: Callable[[str], Prices | None] | None = None,
+    unknown: Callable[[str], str | None] | None = None,
+) -> ProviderFactory:
     """A provider for models that are plain Hugging Face folders found by name (e.g. fmops's own zoo).
 
     `resolve(model_name)` returns the folder (raising BadInputError when there is none); loading,
-    batching and scoring are the `hf` provider's. Register with
-    `register_provider("zoo", local_folder_provider(zoo_folder))`.
+    batching and scoring are the `hf` provider's. `provider` names the models' provider (it is part of
+    their fingerprint), `prices(model_name)` gives their default prices, and `unknown(model_name)` says why a
+    name is not a model (None if it is) without resolving it, for folders that are built on first use:
+    availability then checks the name and the `hf` provider's dependencies only. Register with
+    `register_provider("zoo", local_folder_provider(zoo_folder, provider="zoo"))`.
     """
+    made: list[type[ModelAPI]] = []  # the provider's class, built on first use (hf imports lazily)
 
     def factory(model: str, **args: Any) -> ModelAPI:
+        if not made:
+            from fmops.models._providers.hf import HFModel
+
+            named = HFModel if provider == "hf" else type(f"{provider.title()}FolderModel", (HFModel,), {})
+            named.provider = provider  # type: ignore[misc]
+            made.append(named)
+        api = made[0](str(resolve(model)), **args)
+        if prices is not None:
+            api.default_prices = prices(model)
+        return api
+
+    def check(model: str, args: dict[str, Any]) -> str | None:
+        if unknown is None:
+            return _folder_availability(resolve, model)
         from fmops.models._providers.hf import HFModel
 
-        return HFModel(str(resolve(model)), **args)
+        return unknown(model) or HFModel.availability(".", {"download": True})
 
-    factory.availability = lambda model, args: _folder_availability(resolve, model)  # type: ignore[attr-defined]
+    factory.availability = check  # type: ignore[attr-defined]
     return factory
 
 

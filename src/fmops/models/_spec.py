@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fmops.core.errors import BadInputError
+from fmops.core.registry import Registry
 from fmops.core.settings import fmops_home
 
 
@@ -62,11 +63,37 @@ class ModelEntry(BaseModel):
         return spec.model_copy(update={"args": {**spec.args, **self.args}})
 
 
+#: Spec resolvers by prefix: `resolver(reference) -> ModelSpec` for `PREFIX:REFERENCE` specs. Plug-ins
+#: (the model registry's `registry:`) register here or through the `fmops.spec_resolvers` entry-point group,
+#: so this layer never imports them.
+SPEC_RESOLVERS: Registry[Callable[[str], ModelSpec]] = Registry("model spec resolver", "fmops.spec_resolvers")
+
+
+def has_spec_resolver(spec: str) -> bool:
+    """True when `spec` reads `PREFIX:...` (no `/` before the colon) and PREFIX has a spec resolver."""
+    prefix, sep, _ = spec.strip().partition(":")
+    return bool(sep) and bool(prefix) and "/" not in prefix and prefix in SPEC_RESOLVERS
+
+
+def resolve_spec_reference(spec: str) -> ModelSpec | None:
+    """The ModelSpec a `PREFIX:REFERENCE` spec stands for, or None when `spec` is not one."""
+    if not has_spec_resolver(spec):
+        return None
+    prefix, _, reference = spec.strip().partition(":")
+    return SPEC_RESOLVERS.get(prefix)(reference)
+
+
 def parse_model_spec(spec: str, args: Iterable[str] | Mapping[str, Any] | None = None) -> ModelSpec:
     """`openai/gpt-4o-mini` plus `["base_url=http://..."]` (or a dict) -> ModelSpec.
 
     Only the first `/` separates the provider, so `hf/./path/to/model` and `bedrock/a.b:0` keep theirs.
+    A `PREFIX:REFERENCE` spec whose prefix has a spec resolver (e.g. `registry:NAME@production`) is
+    replaced by the spec it resolves to; `args` are added on top of the resolved spec's own.
     """
+    resolved = resolve_spec_reference(spec)
+    if resolved is not None:
+        extra = dict(args) if isinstance(args, Mapping) else parse_model_args(args or [])
+        return resolved.model_copy(update={"args": {**resolved.args, **extra}})
     provider, sep, model = spec.strip().partition("/")
     if not sep or not provider or not model:
         raise BadInputError(

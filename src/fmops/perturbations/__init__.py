@@ -3,6 +3,8 @@
 from fmops.perturbations.perturber import (
     DEFAULT_SEED,
     PERTURBATION_TYPES,
+    PERTURBATIONS,
+    PerturbationKind,
     Perturber,
     default_perturbation_params,
     parse_perturbation_params,
@@ -13,7 +15,9 @@ from fmops.perturbations.perturber import (
 
 __all__ = [
     "DEFAULT_SEED",
+    "PERTURBATIONS",
     "PERTURBATION_TYPES",
+    "PerturbationKind",
     "Perturber",
     "default_perturbation_params",
     "parse_perturbation_params",

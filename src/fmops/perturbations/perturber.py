@@ -3,48 +3,81 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 
 from fmops.core.errors import BadInputError
+from fmops.core.registry import Registry
 from fmops.perturbations import algorithms
-
-PERTURBATION_TYPES: tuple[str, ...] = ("butter_finger", "random_upper_case", "whitespace_add_remove")
 
 # fmeval builds every perturbation transform with seed 5 and its algorithms do not expose it.
 DEFAULT_SEED = 5
 
-# Parameter names and defaults are fmeval's SemanticRobustnessConfig fields, per perturbation type.
-_DEFAULT_PARAMS: dict[str, dict[str, float]] = {
-    "butter_finger": {"butter_finger_perturbation_prob": 0.1},
-    "random_upper_case": {"random_uppercase_corrupt_proportion": 0.1},
-    "whitespace_add_remove": {"whitespace_add_prob": 0.05, "whitespace_remove_prob": 0.1},
-}
+
+@dataclass(frozen=True)
+class PerturbationKind:
+    """A perturbation type: its parameters with fmeval's defaults (SemanticRobustnessConfig field names),
+    and how it perturbs a text: apply(rng, text, num_perturbations, params) -> perturbed copies."""
+
+    defaults: Mapping[str, float]
+    apply: Callable[[np.random.Generator, str, int, Mapping[str, float]], list[str]]
 
 
-def _check_type(perturbation_type: str) -> None:
-    if perturbation_type not in _DEFAULT_PARAMS:
+#: Perturbation types by name (the one registry mechanism); plug-ins through the `fmops.perturbations`
+#: entry points, each a PerturbationKind.
+PERTURBATIONS: Registry[PerturbationKind] = Registry("perturbation", "fmops.perturbations")
+PERTURBATIONS.register(
+    "butter_finger",
+    PerturbationKind(
+        {"butter_finger_perturbation_prob": 0.1},
+        lambda rng, text, n, p: algorithms.butter_finger(rng, text, n, p["butter_finger_perturbation_prob"]),
+    ),
+)
+PERTURBATIONS.register(
+    "random_upper_case",
+    PerturbationKind(
+        {"random_uppercase_corrupt_proportion": 0.1},
+        lambda rng, text, n, p: algorithms.random_upper_case(
+            rng, text, n, p["random_uppercase_corrupt_proportion"]
+        ),
+    ),
+)
+PERTURBATIONS.register(
+    "whitespace_add_remove",
+    PerturbationKind(
+        {"whitespace_add_prob": 0.05, "whitespace_remove_prob": 0.1},
+        lambda rng, text, n, p: algorithms.whitespace_add_remove(
+            rng, text, n, p["whitespace_add_prob"], p["whitespace_remove_prob"]
+        ),
+    ),
+)
+#: fmeval's three, in its order.
+PERTURBATION_TYPES: tuple[str, ...] = ("butter_finger", "random_upper_case", "whitespace_add_remove")
+
+
+def _kind(perturbation_type: str) -> PerturbationKind:
+    if not isinstance(perturbation_type, str) or perturbation_type not in PERTURBATIONS:
         raise BadInputError(
-            f"unknown perturbation type {perturbation_type!r}: choose one of {', '.join(PERTURBATION_TYPES)}"
+            f"unknown perturbation type {perturbation_type!r}: choose one of {', '.join(PERTURBATIONS.names())}"
         )
+    return PERTURBATIONS.get(perturbation_type)
 
 
 def perturbation_param_names(perturbation_type: str) -> tuple[str, ...]:
     """The parameter names the given perturbation type accepts (fmeval config field names)."""
-    _check_type(perturbation_type)
-    return tuple(_DEFAULT_PARAMS[perturbation_type])
+    return tuple(_kind(perturbation_type).defaults)
 
 
 def default_perturbation_params(perturbation_type: str) -> dict[str, float]:
     """fmeval's default values for the given perturbation type's parameters."""
-    _check_type(perturbation_type)
-    return dict(_DEFAULT_PARAMS[perturbation_type])
+    return dict(_kind(perturbation_type).defaults)
 
 
 def _check_name(perturbation_type: str, name: str) -> None:
-    allowed = _DEFAULT_PARAMS[perturbation_type]
+    allowed = _kind(perturbation_type).defaults
     if name not in allowed:
         raise BadInputError(
             f"parameter {name!r} does not apply to perturbation {perturbation_type!r}: "
@@ -67,8 +100,7 @@ def _check_value(name: str, value: object, shown: object = None) -> float:
 
 def validate_perturbation_params(perturbation_type: str, params: Mapping[str, object]) -> dict[str, float]:
     """Defaults overlaid with `params`, after checking names and ranges (BadInputError otherwise)."""
-    _check_type(perturbation_type)
-    resolved = dict(_DEFAULT_PARAMS[perturbation_type])
+    resolved = dict(_kind(perturbation_type).defaults)
     for name, value in params.items():
         _check_name(perturbation_type, name)
         resolved[name] = _check_value(name, value)
@@ -77,7 +109,7 @@ def validate_perturbation_params(perturbation_type: str, params: Mapping[str, ob
 
 def parse_perturbation_params(perturbation_type: str, raw: Mapping[str, str]) -> dict[str, float]:
     """Coerce CLI strings ("0.2") to floats and validate them; returns only the given parameters."""
-    _check_type(perturbation_type)
+    _kind(perturbation_type)
     parsed: dict[str, float] = {}
     for name, text in raw.items():
         _check_name(perturbation_type, name)
@@ -130,18 +162,7 @@ class Perturber:
             or num_perturbations < 1
         ):
             raise BadInputError(f"num_perturbations must be a positive integer, got {num_perturbations!r}")
-        p = self.params
-        if self.perturbation_type == "butter_finger":
-            return algorithms.butter_finger(
-                self._rng, text, num_perturbations, p["butter_finger_perturbation_prob"]
-            )
-        if self.perturbation_type == "random_upper_case":
-            return algorithms.random_upper_case(
-                self._rng, text, num_perturbations, p["random_uppercase_corrupt_proportion"]
-            )
-        return algorithms.whitespace_add_remove(
-            self._rng, text, num_perturbations, p["whitespace_add_prob"], p["whitespace_remove_prob"]
-        )
+        return _kind(self.perturbation_type).apply(self._rng, text, num_perturbations, self.params)
 
 
 def perturb(
@@ -157,7 +178,9 @@ def perturb(
 
 __all__ = [
     "DEFAULT_SEED",
+    "PERTURBATIONS",
     "PERTURBATION_TYPES",
+    "PerturbationKind",
     "Perturber",
     "default_perturbation_params",
     "parse_perturbation_params",

@@ -2,14 +2,49 @@
 
 The HTML works offline (plotly.js inlined, no fonts or scripts fetched) so it can be mailed, archived or
 opened on an air-gapped machine; the Markdown carries the same verdicts for pull requests and chats.
+
+For other faces (the web console): the report's data and pieces, imported on first use so that
+`import fmops.reports` stays cheap:
+
+    from fmops.reports import load_report_data, read_run, record_values   # a folder as ReportData
+    from fmops.reports import key_labels, unique_best, pareto_chart, radar_chart, ci, num
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fmops.core.errors import BadInputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from fmops.reports._analysis import key_labels, unique_best
+    from fmops.reports._charts import pareto_chart, radar_chart
+    from fmops.reports._data import ReportData, RunData, ScoreKey, load_report_data, read_run, record_values
+    from fmops.reports._format import ci, num
+
+#: Public names served from the private modules on first use (numpy and the charts load only then).
+_LAZY = {
+    **dict.fromkeys(
+        ("ReportData", "RunData", "ScoreKey", "load_report_data", "read_run", "record_values"),
+        "fmops.reports._data",
+    ),
+    **dict.fromkeys(("key_labels", "unique_best"), "fmops.reports._analysis"),
+    **dict.fromkeys(("pareto_chart", "radar_chart"), "fmops.reports._charts"),
+    **dict.fromkeys(("ci", "num"), "fmops.reports._format"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fmops.reports' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 HTML_NAME = "report.html"
 MARKDOWN_NAME = "report.md"
@@ -65,4 +100,21 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["HTML_NAME", "MARKDOWN_NAME", "ReportPaths", "write_report"]
+__all__ = [
+    "HTML_NAME",
+    "MARKDOWN_NAME",
+    "ReportData",
+    "ReportPaths",
+    "RunData",
+    "ScoreKey",
+    "ci",
+    "key_labels",
+    "load_report_data",
+    "num",
+    "pareto_chart",
+    "radar_chart",
+    "read_run",
+    "record_values",
+    "unique_best",
+    "write_report",
+]

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fmops.comparison import pareto_front as comparison_pareto_front
+from fmops.comparison import quality_scale
 from fmops.evaluation.scores import ScoreInfo, score_info
 from fmops.reports._data import ReportData, RunData, ScoreKey
 
@@ -83,28 +85,10 @@ def quality_index(data: ReportData) -> dict[ScoreKey, dict[str, float]]:
     """
     index: dict[ScoreKey, dict[str, float]] = {}
     for key in reported_keys(data):
-        by_model = data.scores[key]
-        values = {m: v.value for m, v in by_model.items() if v.value is not None}
-        if not values:
-            continue
-        meaning = info(key.score)
-        if all(0.0 <= v <= 1.0 for v in values.values()):
-            index[key] = {m: _bounded(meaning, v) for m, v in values.items()}
-        else:
-            good = {m: meaning.goodness(v) for m, v in values.items()}
-            low, high = min(good.values()), max(good.values())
-            index[key] = {m: 1.0 if high == low else (g - low) / (high - low) for m, g in good.items()}
+        values = {m: v.value for m, v in data.scores[key].items() if v.value is not None}
+        if values:
+            index[key] = quality_scale(info(key.score), values)
     return index
-
-
-def _bounded(meaning: ScoreInfo, value: float) -> float:
-    if meaning.direction == "higher":
-        return value
-    if meaning.direction == "lower":
-        return 1.0 - value
-    ideal = meaning.ideal or 0.0
-    span = max(ideal, 1.0 - ideal) or 1.0
-    return max(0.0, 1.0 - abs(value - ideal) / span)
 
 
 def quality_basis(data: ReportData) -> list[ScoreKey]:
@@ -255,14 +239,8 @@ def _num(value: Any) -> float | None:
 
 def pareto_front(points: Mapping[str, tuple[float, float]]) -> set[str]:
     """Models no other model beats on both axes: x lower is better (cost, latency), y higher (quality)."""
-    front = set()
-    for name, (x, y) in points.items():
-        dominated = any(
-            ox <= x and oy >= y and (ox < x or oy > y) for other, (ox, oy) in points.items() if other != name
-        )
-        if not dominated:
-            front.add(name)
-    return front
+    axes = {"x": {m: -x for m, (x, _) in points.items()}, "y": {m: y for m, (_, y) in points.items()}}
+    return set(comparison_pareto_front(axes, points))
 
 
 # ----------------------------------------------------------------------------------------------- categories

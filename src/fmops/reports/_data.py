@@ -15,9 +15,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import ValidationError
 
+from fmops.comparison import read_comparison
 from fmops.core.errors import BadInputError
 from fmops.core.results import EvalOutput
-from fmops.evaluation.output import records_file_name
+from fmops.evaluation.manifest import ManifestDataset, RunManifest, read_run_manifest
+from fmops.evaluation.output import read_run_records, records_file_name
 
 #: The model name a run without a model (outputs brought in the dataset) is shown under.
 BYO_MODEL = "BYO outputs"
@@ -48,15 +50,16 @@ class RunData:
     model: str
     evaluation: str
     path: Path
-    manifest: dict[str, Any]
+    manifest: RunManifest
     outputs: list[EvalOutput]
     records: dict[str, list[dict[str, Any]]]
 
     def output_for(self, dataset: str) -> EvalOutput | None:
         return next((o for o in self.outputs if o.dataset_name == dataset), None)
 
-    def dataset_entry(self, dataset: str) -> dict[str, Any]:
-        return next((d for d in self.manifest.get("datasets") or [] if d.get("name") == dataset), {})
+    def dataset_entry(self, dataset: str) -> ManifestDataset:
+        """The manifest's entry for `dataset` (an empty one when the manifest does not name it)."""
+        return self.manifest.dataset(dataset) or ManifestDataset(name=dataset)
 
 
 @dataclass
@@ -131,10 +134,8 @@ def read_run(path: Path, model: str | None = None, evaluation: str | None = None
         raise BadInputError(f"{path}: not an eval run folder (no results.json)")
     if not manifest_file.is_file():
         raise BadInputError(f"{path}: incomplete eval run folder (results.json without manifest.json)")
-    manifest = read_json(manifest_file)
+    manifest = read_run_manifest(path)  # the engine's own reader: one check of what a run folder holds
     raw = read_json(results_file)
-    if not isinstance(manifest, dict):
-        raise BadInputError(f"{manifest_file}: expected a JSON object")
     if not isinstance(raw, list):
         raise BadInputError(f"{results_file}: expected a list of EvalOutput objects")
     outputs = []
@@ -148,34 +149,17 @@ def read_run(path: Path, model: str | None = None, evaluation: str | None = None
     records = {}
     for output in outputs:
         file = path / "records" / records_file_name(output.eval_name, output.dataset_name)
-        records[output.dataset_name] = _read_records(file) if file.is_file() else []
+        records[output.dataset_name] = read_run_records(file) if file.is_file() else []
     name = model or _model_name(manifest)
     return RunData(name, evaluation or _evaluation_id(manifest, outputs), path, manifest, outputs, records)
 
 
-def _read_records(file: Path) -> list[dict[str, Any]]:
-    rows = []
-    with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BadInputError(f"{file}: line {number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise BadInputError(f"{file}: line {number}: expected a JSON object")
-            rows.append(row)
-    return rows
+def _model_name(manifest: RunManifest) -> str:
+    return (manifest.model.name or BYO_MODEL) if manifest.model is not None else BYO_MODEL
 
 
-def _model_name(manifest: dict[str, Any]) -> str:
-    model = manifest.get("model")
-    return str(model.get("name") or BYO_MODEL) if isinstance(model, dict) else BYO_MODEL
-
-
-def _evaluation_id(manifest: dict[str, Any], outputs: Sequence[EvalOutput]) -> str:
-    algorithm = manifest.get("algorithm") or (outputs[0].eval_name if outputs else "evaluation")
+def _evaluation_id(manifest: RunManifest, outputs: Sequence[EvalOutput]) -> str:
+    algorithm = manifest.algorithm or (outputs[0].eval_name if outputs else "evaluation")
     datasets = [o.dataset_name for o in outputs]
     return f"{algorithm}/{datasets[0]}" if len(datasets) == 1 else str(algorithm)
 
@@ -213,12 +197,12 @@ def _load_single_run(path: Path) -> ReportData:
                     score.num_errors or 0,
                 )
             }
-    model = run.manifest.get("model") if isinstance(run.manifest.get("model"), dict) else None
+    model = run.manifest.model
     info = {
         run.model: {
             "name": run.model,
-            "spec": f"{model.get('provider')}/{model.get('model')}" if model else None,
-            "fingerprint": model.get("fingerprint") if model else None,
+            "spec": f"{model.provider}/{model.model}" if model else None,
+            "fingerprint": model.fingerprint if model else None,
             "prices": None,
         }
     }
@@ -232,12 +216,12 @@ def _load_single_run(path: Path) -> ReportData:
         kind="run",
         source=path,
         name=run.evaluation,
-        created_at=run.manifest.get("created_at"),
-        fmops_version=run.manifest.get("fmops_version"),
+        created_at=run.manifest.created_at,
+        fmops_version=run.manifest.fmops_version,
         models=[run.model],
         model_info=info,
         evaluations=[run.evaluation],
-        algorithms={run.evaluation: str(run.manifest.get("algorithm") or run.outputs[0].eval_name)}
+        algorithms={run.evaluation: str(run.manifest.algorithm or run.outputs[0].eval_name)}
         if run.outputs
         else {},
         scores=scores,
@@ -271,7 +255,7 @@ def performance_from_runs(runs: Sequence[RunData]) -> dict[str, Any] | None:
         "output_tokens": sum(u.get("output_tokens", 0) for u in usages),
         "cost": cost,
         "cost_per_1k_records": cost / records * 1000 if cost is not None and records else None,
-        "wall_s": sum(float(run.manifest.get("elapsed_s") or 0) for run in runs) or None,
+        "wall_s": sum(run.manifest.elapsed_s or 0.0 for run in runs) or None,
     }
 
 
@@ -279,42 +263,22 @@ def performance_from_runs(runs: Sequence[RunData]) -> dict[str, Any] | None:
 
 
 def _load_comparison(path: Path) -> ReportData:
-    file = path / "comparison.json"
-    data = read_json(file)
-    if not isinstance(data, dict):
-        raise BadInputError(f"{file}: expected a JSON object")
-    for key in ("models", "scores"):
-        if not isinstance(data.get(key), list):
-            raise BadInputError(f"{file}: missing '{key}' (a list); see docs/comparison-format.md")
-    model_info = {}
-    for i, entry in enumerate(data["models"]):
-        if not isinstance(entry, dict) or not entry.get("name"):
-            raise BadInputError(f"{file}: models[{i}]: expected an object with a 'name'")
-        model_info[str(entry["name"])] = entry
-    suite = data.get("suite") or {}
-    suite_evaluations = [e for e in suite.get("evaluations") or [] if isinstance(e, dict) and e.get("id")]
+    data = read_comparison(path)
+    model_info = {m.name: m.model_dump(mode="json") for m in data.models}
     scores: dict[ScoreKey, dict[str, ScoreValue]] = {}
-    for i, entry in enumerate(data["scores"]):
-        try:
-            key = ScoreKey(str(entry["evaluation"]), str(entry.get("dataset") or ""), str(entry["score"]))
-            model = str(entry["model"])
-        except (KeyError, TypeError):
-            raise BadInputError(f"{file}: scores[{i}]: needs 'model', 'evaluation' and 'score'") from None
-        scores.setdefault(key, {})[model] = ScoreValue(
-            _float(entry.get("value")),
-            _float(entry.get("ci_low")),
-            _float(entry.get("ci_high")),
-            entry.get("n"),
-            int(entry.get("errors") or 0),
+    for entry in data.scores:
+        key = ScoreKey(entry.evaluation, entry.dataset, entry.score)
+        scores.setdefault(key, {})[entry.model] = ScoreValue(
+            entry.value, entry.ci_low, entry.ci_high, entry.n, entry.errors
         )
-    models = list(model_info) + [m for k in scores.values() for m in k if m not in model_info]
-    models = list(dict.fromkeys(models))
-    evaluations = list(dict.fromkeys([e["id"] for e in suite_evaluations] + [k.evaluation for k in scores]))
-    algorithms = {str(e["id"]): str(e.get("algorithm") or "") for e in suite_evaluations}
+    models = data.model_names()
+    suite_ids = [e.id for e in data.suite.evaluations]
+    evaluations = list(dict.fromkeys(suite_ids + [k.evaluation for k in scores]))
+    algorithms = {e.id: e.algorithm or "" for e in data.suite.evaluations}
     warnings: list[str] = []
     runs: dict[tuple[str, str], RunData] = {}
-    for model, by_evaluation in (data.get("runs") or {}).items():
-        for evaluation, relative in (by_evaluation or {}).items():
+    for model, by_evaluation in data.runs.items():
+        for evaluation, relative in by_evaluation.items():
             run_dir = path / str(relative)
             if not (run_dir / "results.json").is_file():
                 warnings.append(
@@ -327,10 +291,8 @@ def _load_comparison(path: Path) -> ReportData:
                 warnings.append(f"{exc}: no examples shown")
     for (_, evaluation), run in runs.items():
         if not algorithms.get(evaluation):
-            algorithms[evaluation] = str(run.manifest.get("algorithm") or "")
-    performance = {
-        str(p["model"]): p for p in data.get("performance") or [] if isinstance(p, dict) and p.get("model")
-    }
+            algorithms[evaluation] = run.manifest.algorithm
+    performance = {p.model: p.model_dump(mode="json") for p in data.performance}
     for model in models:  # older folders: aggregate from the records
         if model not in performance:
             perf = performance_from_runs([r for (m, _), r in runs.items() if m == model])
@@ -344,16 +306,16 @@ def _load_comparison(path: Path) -> ReportData:
     return ReportData(
         kind="comparison",
         source=path,
-        name=str(suite.get("name") or path.name),
-        created_at=data.get("created_at"),
-        fmops_version=data.get("fmops_version"),
+        name=data.suite.name or path.name,
+        created_at=data.created_at,
+        fmops_version=data.fmops_version,
         models=models,
         model_info=model_info,
         evaluations=evaluations,
         algorithms=algorithms,
         scores=scores,
         performance=performance,
-        comparisons=[c for c in data.get("comparisons") or [] if isinstance(c, dict)],
+        comparisons=[c.model_dump(mode="json") for c in data.comparisons],
         selection=selection,
         runs=runs,
         warnings=warnings,

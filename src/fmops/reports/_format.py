@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fmops.evaluation.manifest import ManifestDataset
 
 DASH = "–"
 
@@ -71,9 +74,15 @@ def short_hash(value: Any) -> str:
     return text[:12] if len(text) > 12 else text or DASH
 
 
-def sampled_rows(entry: dict[str, Any]) -> int | None:
+def helper_models(entry: ManifestDataset) -> dict[str, Any]:
+    """The helper models the algorithm recorded for a dataset (an algorithm's extras in the manifest)."""
+    extras = entry.model_extra or {}
+    return {k: extras[k] for k in ("bertscore_model", "toxicity_detector") if extras.get(k)}
+
+
+def sampled_rows(entry: ManifestDataset) -> int | None:
     """How many rows the run sampled, from the manifest's sampling entry."""
-    sampling = entry.get("sampling") or {}
+    sampling = entry.sampling or {}
     rows = sampling.get("rows")
     if isinstance(rows, list):
         return len(rows)

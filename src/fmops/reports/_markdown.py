@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,13 +12,11 @@ from fmops.reports._data import ReportData
 
 
 def md(value: Any) -> str:
-    """Text safe in a table cell: no pipes, no line breaks, no HTML or emphasis from user data."""
+    """Text safe in a table cell, escaped for Markdown (a reader of the file sees the text, not HTML entities):
+    no pipes, no line breaks, and no tag, entity, link or emphasis from user data."""
     text = "" if value is None else str(value)
     for raw, escaped in (
         ("\\", "\\\\"),
-        ("&", "&amp;"),
-        ("<", "&lt;"),
-        (">", "&gt;"),
         ("|", "\\|"),
         ("`", "\\`"),
         ("*", "\\*"),
@@ -25,7 +24,13 @@ def md(value: Any) -> str:
         ("]", "\\]"),
     ):
         text = text.replace(raw, escaped)
+    # Only what could open a tag (`<b`, `</`, `<!`, `<?`) or an entity (`&amp;`, `&#60;`) is escaped, so
+    # `p < 0.001` and `a & b` stay as they read.
+    text = _TAG_OR_ENTITY.sub(lambda m: "\\" + m.group(0), text)
     return " ".join(text.split())
+
+
+_TAG_OR_ENTITY = re.compile(r"<(?=[A-Za-z/!?])|&(?=[A-Za-z#])")
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: Iterable[int] = ()) -> str:
@@ -270,24 +275,18 @@ def _f(value: Any) -> float | None:
 def _runs(data: ReportData) -> str:
     rows = []
     for (model, evaluation), run in data.runs.items():
-        for entry in run.manifest.get("datasets") or []:
+        for entry in run.manifest.datasets:
             helpers = ", ".join(
-                f"{k}: {md(fmt.compact_json(entry[k]))}"
-                for k in ("bertscore_model", "toxicity_detector")
-                if entry.get(k)
+                f"{k}: {md(fmt.compact_json(v))}" for k, v in fmt.helper_models(entry).items()
             )
             rows.append(
                 [
                     md(model),
                     md(evaluation),
-                    md(entry.get("name")),
-                    f"`{fmt.short_hash(entry.get('sha256'))}`" if entry.get("sha256") else fmt.DASH,
-                    f"{fmt.count(fmt.sampled_rows(entry))} of {fmt.count(entry.get('total_rows'))}",
-                    md(
-                        fmt.compact_json(
-                            {k: v for k, v in (run.manifest.get("config") or {}).items() if v is not None}
-                        )
-                    ),
+                    md(entry.name),
+                    f"`{fmt.short_hash(entry.sha256)}`" if entry.sha256 else fmt.DASH,
+                    f"{fmt.count(fmt.sampled_rows(entry))} of {fmt.count(entry.total_rows)}",
+                    md(fmt.compact_json({k: v for k, v in run.manifest.config.items() if v is not None})),
                     helpers or fmt.DASH,
                 ]
             )

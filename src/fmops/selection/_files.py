@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from fmops.catalog._measured import _read_comparison
+from fmops.comparison import Comparison, read_comparison
 from fmops.selection._parse import Constraint, Priority
 from fmops.selection._rank import Selection, select_models
 
 
-def load_comparison(directory: Path) -> dict[str, Any]:
-    """comparison.json from a comparison folder (or the file itself)."""
-    # One reader for the file, shared with the catalog's measured figures.
-    return _read_comparison(Path(directory))
+def load_comparison(directory: Path) -> Comparison:
+    """comparison.json from a comparison folder (or the file itself), through the one reader."""
+    return read_comparison(directory)
 
 
 def write_selection(selection: Selection, directory: Path) -> Path:

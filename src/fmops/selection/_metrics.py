@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any, Literal
 
+from fmops.comparison import Comparison, as_comparison
 from fmops.core.errors import BadInputError
-from fmops.evaluation.scores import score_info
+from fmops.evaluation.scores import ScoreInfo, score_info
 
 Kind = Literal["performance", "score"]
 
@@ -94,12 +95,8 @@ class Metric:
         return self.key
 
     def goodness(self, value: float) -> float:
-        """Larger is always better: what normalisation, Pareto fronts and 'best' use."""
-        if self.direction == "higher":
-            return value
-        if self.direction == "lower":
-            return -value
-        return -abs(value - (self.ideal or 0.0))
+        """Larger is always better: what normalisation, Pareto fronts and 'best' use (one rule: ScoreInfo's)."""
+        return ScoreInfo(self.key, self.direction, "", self.ideal).goodness(value)
 
     def show(self, value: float | None, *, short: bool = False) -> str:
         """The value with its unit (`short`: seconds only, for values quoted a second time)."""
@@ -126,61 +123,37 @@ def format_number(value: float) -> str:
 class ComparisonIndex:
     """The comparison's scores and performance laid out for lookups by model, evaluation and score."""
 
-    def __init__(self, comparison: Mapping[str, Any]) -> None:
-        if not isinstance(comparison, Mapping):
-            raise BadInputError("comparison: expected a JSON object (comparison.json)")
-        models: list[str] = []
-        for entry in comparison.get("models") or []:
-            name = entry.get("name") if isinstance(entry, Mapping) else None
-            if isinstance(name, str) and name not in models:
-                models.append(name)
-        perf_rows = [p for p in comparison.get("performance") or [] if isinstance(p, Mapping)]
-        score_rows = [s for s in comparison.get("scores") or [] if isinstance(s, Mapping)]
-        for row in (*perf_rows, *score_rows):
-            if isinstance(row.get("model"), str) and row["model"] not in models:
-                models.append(row["model"])
+    def __init__(self, comparison: Comparison | Mapping[str, Any]) -> None:
+        data = as_comparison(comparison)
+        models = data.model_names()
         if not models:
             raise BadInputError("comparison: no models in it (expected `models`, `scores` and `performance`)")
         self.models: list[str] = models
         self.performance: dict[str, dict[str, float | None]] = {m: {} for m in models}
-        for row in perf_rows:
+        for row in data.performance:
             for field in PERFORMANCE_METRICS:
-                self.performance.setdefault(row["model"], {})[field] = _number(row.get(field))
+                self.performance.setdefault(row.model, {})[field] = _number(getattr(row, field))
         # score -> evaluation -> model -> values (several datasets of one evaluation give several values)
         self.scores: dict[str, dict[str, dict[str, list[float]]]] = {}
         self.directions: dict[str, str] = {}
-        for row in score_rows:
-            value = _number(row.get("value"))
-            score, evaluation = row.get("score"), row.get("evaluation")
-            if value is None or not isinstance(score, str) or not isinstance(evaluation, str):
+        for entry in data.scores:
+            if entry.value is None:
                 continue
-            by_model = self.scores.setdefault(score, {}).setdefault(evaluation, {})
-            by_model.setdefault(row["model"], []).append(value)
-            if isinstance(row.get("direction"), str):
-                self.directions[score] = row["direction"]
+            by_model = self.scores.setdefault(entry.score, {}).setdefault(entry.evaluation, {})
+            by_model.setdefault(entry.model, []).append(entry.value)
+            if entry.direction is not None:
+                self.directions[entry.score] = entry.direction
         self.evaluation_parts: dict[str, set[str]] = {}
         for evaluation in {e for per_eval in self.scores.values() for e in per_eval}:
             self.evaluation_parts[evaluation] = {evaluation}
-        suite = comparison.get("suite") or {}
-        for entry in suite.get("evaluations") or [] if isinstance(suite, Mapping) else []:
-            if isinstance(entry, Mapping) and isinstance(entry.get("id"), str):
-                parts = {entry["id"], *(str(entry[k]) for k in ("algorithm", "dataset") if entry.get(k))}
-                self.evaluation_parts.setdefault(entry["id"], set()).update(parts)
+        for info in data.suite.evaluations:
+            parts = {info.id, *(str(v) for v in (info.algorithm, info.dataset) if v)}
+            self.evaluation_parts.setdefault(info.id, set()).update(parts)
         # (evaluation, score, model_a, model_b) -> significant?
         self.significant: dict[tuple[str, str, str, str], bool] = {}
-        for row in comparison.get("comparisons") or []:
-            if not isinstance(row, Mapping):
-                continue
-            evaluation, score, a, b = (row.get(k) for k in ("evaluation", "score", "model_a", "model_b"))
-            if (
-                isinstance(evaluation, str)
-                and isinstance(score, str)
-                and isinstance(a, str)
-                and isinstance(b, str)
-            ):
-                significant = bool(row.get("significant"))
-                self.significant[(evaluation, score, a, b)] = significant
-                self.significant[(evaluation, score, b, a)] = significant
+        for test in data.comparisons:
+            self.significant[(test.evaluation, test.score, test.model_a, test.model_b)] = test.significant
+            self.significant[(test.evaluation, test.score, test.model_b, test.model_a)] = test.significant
 
     def values(self, metric: Metric) -> dict[str, float | None]:
         """Model -> value; a bare score in several evaluations (or datasets) is their mean."""
@@ -283,7 +256,7 @@ def metric_label(key: str) -> str:
     return PERFORMANCE_METRICS[key].label if key in PERFORMANCE_METRICS else key
 
 
-def available_metrics(comparison: Mapping[str, Any]) -> list[str]:
+def available_metrics(comparison: Comparison | Mapping[str, Any]) -> list[str]:
     """The metric names a selection over this comparison can use (for help and error messages)."""
     return ComparisonIndex(comparison).available()
 

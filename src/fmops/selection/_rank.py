@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fmops.comparison import Comparison, normalise, pareto_front
 from fmops.core.errors import BadInputError
 from fmops.selection._metrics import ComparisonIndex, Metric
 from fmops.selection._parse import Constraint, Priority, assign_weights
@@ -71,7 +72,9 @@ class Selection(BaseModel):
 
 
 def select_models(
-    comparison: Mapping[str, Any], priorities: Sequence[Priority], constraints: Sequence[Constraint] = ()
+    comparison: Comparison | Mapping[str, Any],
+    priorities: Sequence[Priority],
+    constraints: Sequence[Constraint] = (),
 ) -> Selection:
     """Rank the comparison's models; every metric is checked before anything is computed."""
     index = ComparisonIndex(comparison)
@@ -160,15 +163,9 @@ def _constraint_metric(index: ComparisonIndex, constraint: Constraint) -> Metric
 
 
 def _normalise(metric: Metric, values: Mapping[str, float | None]) -> dict[str, float]:
-    """Min-max over goodness: 1 the best model, 0 the worst; all equal -> 1; unmeasured -> 0 (the worst)."""
-    goodness = {m: metric.goodness(v) for m, v in values.items() if v is not None}
-    if not goodness:
-        return dict.fromkeys(values, 0.0)
-    low, high = min(goodness.values()), max(goodness.values())
-    span = high - low
-    return {
-        m: 0.0 if m not in goodness else (1.0 if span <= 0 else (goodness[m] - low) / span) for m in values
-    }
+    """The comparison's min-max over goodness (1 best, 0 worst, all equal -> 1); unmeasured -> 0 (the worst)."""
+    scaled = normalise({m: metric.goodness(v) for m, v in values.items() if v is not None})
+    return {m: scaled.get(m, 0.0) for m in values}
 
 
 def _violations(
@@ -205,17 +202,8 @@ def _pareto(index: ComparisonIndex, quality: Mapping[str, float] | None) -> tupl
     for field in ("latency_p95_s", "cost_per_1k_records"):
         raw = {m: index.performance.get(m, {}).get(field) for m in index.models}
         if any(v is not None for v in raw.values()):
-            axes[field] = {m: -math.inf if v is None else -v for m, v in raw.items()}
-    if not axes:
-        return list(index.models), []
-
-    def dominates(a: str, b: str) -> bool:
-        # Rounded: means of normalised scores that are equal on paper differ in the last bits.
-        pairs = [(round(axis[a], 9), round(axis[b], 9)) for axis in axes.values()]
-        return all(x >= y for x, y in pairs) and any(x > y for x, y in pairs)
-
-    front = [b for b in index.models if not any(dominates(a, b) for a in index.models if a != b)]
-    return front, list(axes)
+            axes[field] = {m: -v for m, v in raw.items() if v is not None}  # unmeasured: the worst
+    return pareto_front(axes, index.models), list(axes)
 
 
 def _place_word(n: int) -> str:

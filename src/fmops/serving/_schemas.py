@@ -151,12 +151,19 @@ class CompletionRequest(_Common):
 
     def prompts(self) -> list[str]:
         if isinstance(self.prompt, str):
-            return [self.prompt]
-        if not self.prompt:
-            raise bad_request("`prompt` is empty", param="prompt")
-        if not all(isinstance(p, str) for p in self.prompt):
-            raise bad_request("token-id prompts are not supported: send text", param="prompt")
-        return [str(p) for p in self.prompt]
+            prompts = [self.prompt]
+        else:
+            if not self.prompt:
+                raise bad_request("`prompt` is empty", param="prompt")
+            if not all(isinstance(p, str) for p in self.prompt):
+                raise bad_request("token-id prompts are not supported: send text", param="prompt")
+            prompts = [str(p) for p in self.prompt]
+        # A model with nothing to condition on generates from padding (or fails): refuse, as vLLM does.
+        for i, p in enumerate(prompts):
+            if not p:
+                where = "`prompt`" if isinstance(self.prompt, str) else f"`prompt[{i}]`"
+                raise bad_request(f"{where} is an empty string: send at least one character", param="prompt")
+        return prompts
 
 
 def parse_body(raw: bytes, schema: type[ChatCompletionRequest | CompletionRequest]) -> Any:

@@ -77,7 +77,9 @@ def _create_engine(url: str) -> Engine:
             with engine.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         return engine
-    raise BadInputError(f"database URL {url!r}: expected sqlite:///PATH or postgresql://USER@HOST/DB[?schema=NAME]")
+    raise BadInputError(
+        f"database URL {url!r}: expected sqlite:///PATH or postgresql://USER@HOST/DB[?schema=NAME]"
+    )
 
 
 def _postgres_url(url: str) -> tuple[str, str | None]:
@@ -101,6 +103,8 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 
 def _version_locations() -> list[str]:
     versions = MIGRATIONS / "versions"
+    if not versions.is_dir():
+        return []
     return sorted(str(p) for p in versions.iterdir() if p.is_dir() and not p.name.startswith("__"))
 
 

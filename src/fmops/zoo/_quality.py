@@ -13,15 +13,15 @@ from string import Template
 from typing import Any
 
 from fmops.core.optional import one_model_load_at_a_time
-from fmops.zoo._datasets import (
+from fmops.data.world import (
     CLASSIFICATION_TEMPLATE,
     QA_TEMPLATE,
     SUMMARIZATION_TEMPLATE,
     TARGET_DELIMITER,
+    WORLD_SEED,
+    build_world,
     dataset_records,
 )
-from fmops.zoo._registry import WORLD_SEED
-from fmops.zoo._world import build_world
 
 
 def generate(

@@ -8,9 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 #: Bump when the world, corpus, tokenizer or training changes: cached models of another version retrain.
 ZOO_VERSION = "2"  # 2: a chat template (a chat reads as its messages' text)
-#: Every zoo model learns the same invented world, the one `write_datasets()` writes by default; a
-#: training seed changes initialisation and batch order only, so every seed is evaluated on one world.
-WORLD_SEED = 0
+# Every zoo model learns the same invented world (fmops.data.world.WORLD_SEED); a training seed changes
+# initialisation and batch order only, so every seed is evaluated on one world.
 PREFIX = "zoo/"
 #: The file in a model folder that records how it was trained (version, seed, time, loss, speed).
 META_FILE = "zoo.json"

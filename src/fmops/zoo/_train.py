@@ -18,9 +18,9 @@ from typing import Any
 import fmops
 from fmops.core.errors import MissingDependencyError
 from fmops.core.optional import one_model_load_at_a_time, torch_and_transformers
+from fmops.data.world import QA_TEMPLATE, WORLD_SEED, training_pairs
 from fmops.zoo import _registry
-from fmops.zoo._datasets import QA_TEMPLATE, training_pairs
-from fmops.zoo._registry import META_FILE, WORLD_SEED, ZooSpec
+from fmops.zoo._registry import META_FILE, ZooSpec
 
 EOS = "<|endoftext|>"
 PAD = "<|pad|>"

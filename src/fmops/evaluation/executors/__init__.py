@@ -23,6 +23,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from fmops.core.errors import BadInputError, MissingDependencyError
+from fmops.core.registry import Registry
 
 if TYPE_CHECKING:
     from fmops.evaluation.algorithms import Algorithm, ScoredRecord
@@ -164,6 +165,7 @@ class RayExecutor(Executor):
     """
 
     name = "ray"
+    takes_address = True
 
     def __init__(self, address: str | None = None, options: RayOptions | None = None) -> None:
         if importlib.util.find_spec("ray") is None:
@@ -211,17 +213,24 @@ class RayExecutor(Executor):
             runtime.close()
 
 
+#: Executors by name (the one registry mechanism); plug-ins through the `fmops.executors` entry points.
+#: An executor class that joins a cluster takes `address` (and says so with `takes_address = True`).
+EXECUTOR_REGISTRY: Registry[type[Executor]] = Registry("executor", "fmops.executors")
+EXECUTOR_REGISTRY.register("local", LocalExecutor)
+EXECUTOR_REGISTRY.register("ray", RayExecutor)
+
+
 def get_executor(name: str | Executor = "local", *, ray_address: str | None = None) -> Executor:
-    """An executor by name (`local`, `ray`), or the one given."""
+    """An executor by name (`local`, `ray`, or a plug-in), or the one given; built through the registry,
+    which records its name and arguments."""
     if isinstance(name, Executor):
         return name
-    if name == "local":
+    factory = EXECUTOR_REGISTRY.get(name)
+    if not getattr(factory, "takes_address", False):
         if ray_address is not None:
             raise BadInputError("--ray-address needs --executor ray")
-        return LocalExecutor()
-    if name == "ray":
-        return RayExecutor(ray_address)
-    raise BadInputError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+        return EXECUTOR_REGISTRY.create(name)  # type: ignore[no-any-return]
+    return EXECUTOR_REGISTRY.create(name, address=ray_address)  # type: ignore[no-any-return]
 
 
 # -- how a model is rebuilt in another process --------------------------------------------------
@@ -260,6 +269,7 @@ def score_shard(algo: Algorithm, records: Sequence[Record]) -> list[ScoredRecord
 
 __all__ = [
     "EXECUTORS",
+    "EXECUTOR_REGISTRY",
     "Executor",
     "LocalExecutor",
     "RayExecutor",

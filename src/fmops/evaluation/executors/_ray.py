@@ -80,7 +80,7 @@ def connect(address: str | None) -> bool:
 
 def _forwarded_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.startswith(_FORWARD_PREFIXES)}
-    from fmops.models._spec import models_config_path
+    from fmops.models import models_config_path
 
     models_file = models_config_path()
     if models_file is not None and models_file.is_file():  # ./models.yaml: the workers' cwd differs

@@ -44,6 +44,8 @@ _ARGS: dict[str, Any] = {
     "accept": "application/json",
     "max_workers": 32,
     "client": None,
+    # Tokens asked for when a request sets none: a runaway completion costs money and memory twice.
+    "default_max_tokens": 1024,
 }
 #: Placeholders a content template may use besides the required `$prompt`; each becomes JSON (null if unset).
 TEMPLATE_FIELDS = ("max_tokens", "temperature", "top_p", "stop", "seed")
@@ -84,7 +86,10 @@ class BedrockModel(ModelAPI):
         self.max_workers = int(opts["max_workers"])
         if self.api == "invoke":
             self._check_invoke()
+        self.default_max_tokens = int(opts["default_max_tokens"] or 0) or None
         self._client = opts["client"]
+        if self._client is None:
+            self._check_region()
         self._client_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
@@ -103,6 +108,23 @@ class BedrockModel(ModelAPI):
                 f"bedrock: content template: {exc} (placeholders: {allowed}; JSON after substitution)"
             ) from None
         _jmespath()
+
+    def _check_region(self) -> None:
+        """No region is a setup error: say so before any call, not as botocore's NoRegionError mid-run."""
+        try:
+            import boto3
+            from botocore.exceptions import BotoCoreError
+        except ImportError:
+            return  # client() says which extra to install
+        try:
+            region = self.region or boto3.Session(profile_name=self.profile).region_name
+        except BotoCoreError as exc:  # e.g. ProfileNotFound
+            raise BadInputError(f"bedrock/{self.model}: {exc}") from None
+        if not region:
+            raise BadInputError(
+                f"bedrock/{self.model}: no AWS region; pass -M region=us-east-1 or set AWS_REGION "
+                "(or a region in ~/.aws/config)"
+            )
 
     @classmethod
     def availability(cls, model: str, args: dict[str, Any]) -> str | None:
@@ -219,7 +241,7 @@ class BedrockModel(ModelAPI):
             kwargs["system"] = system
         cfg = req.config
         inference = {
-            "maxTokens": cfg.max_tokens,
+            "maxTokens": cfg.max_tokens if cfg.max_tokens is not None else self.default_max_tokens,
             "temperature": cfg.temperature,
             "topP": cfg.top_p,
             "stopSequences": list(cfg.stop) or None,

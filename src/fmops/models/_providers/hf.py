@@ -5,6 +5,11 @@ separate groups. `score` gives exact log P(text | prefix): the text's tokens (to
 follow the prefix's tokens, after the BOS token when the tokenizer has one; without a BOS token and
 without a prefix, the first token has no context and is left out of the sum. Weights are never
 downloaded unless `-M download=true`; torch and transformers are imported only when a model is built.
+
+Where the weights come from: a local folder; a GGUF file (`hf/path/model.gguf`, or a folder or Hub
+repository plus `-M gguf_file=NAME`), converted once to a cached folder keyed by its sha256; a packaged
+model (`hf/HuggingFaceTB/SmolLM2-135M-Instruct`: the Hugging Face cache's original weights, else the
+copy inside a pip package); or the Hub with `-M download=true`.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fmops.core.errors import BadInputError, MissingDependencyError, RunError
 from fmops.core.optional import one_model_load_at_a_time, torch_and_transformers
 from fmops.models._api import ModelAPI, take_args
+from fmops.models._gguf import gguf_model_folder
+from fmops.models._packaged import packaged_unavailable, packaged_weights, resolve_packaged
 from fmops.models._types import (
     Capabilities,
     GenerateConfig,
@@ -42,6 +50,11 @@ _ARGS: dict[str, Any] = {
     "download": False,
     "revision": None,
     "trust_remote_code": False,
+    "gguf_file": None,
+    "sha256": None,
+    "weights": "auto",
+    "chat": None,
+    "start_token": None,
 }
 _FULL_HASH_LIMIT = 256 * 1024 * 1024
 
@@ -57,6 +70,7 @@ def _transformers() -> Any:
 class HFModel(ModelAPI):
     provider = "hf"
     default_concurrency = 1  # one device: batches run one after another
+    default_timeout_s = None  # see ModelAPI.default_timeout_s: a local batch cannot be cancelled
 
     def __init__(self, model: str, **args: Any) -> None:
         super().__init__(model)
@@ -68,12 +82,16 @@ class HFModel(ModelAPI):
         self.trust_remote_code = bool(opts["trust_remote_code"])
         self.adapter = opts["adapter"]
         self.merge_adapter = bool(opts["merge_adapter"])
-        self.path = Path(model).expanduser()
-        self.local = self.path.is_dir()
-        if not self.local and not self.download:
-            raise BadInputError(
-                f"hf: {model!r} is not a local model folder; pass -M download=true to fetch it from the Hugging Face Hub"
-            )
+        located = _locate(model, opts)
+        self.path = located.folder if located.folder is not None else Path(model).expanduser()
+        self.local = located.folder is not None
+        #: Where the weights came from, in words (packaged, Hugging Face cache, GGUF file), for manifests.
+        self.weights_source = located.description
+        self._identity = located.identity
+        chat = opts["chat"]
+        self.chat = located.chat if chat is None else bool(chat)
+        #: The token scoring puts before a text (default: the BOS token), so its first token is scored too.
+        self.start_token: str | None = opts["start_token"] or located.start_token
         if self.adapter is not None and not Path(self.adapter).expanduser().is_dir():
             raise BadInputError(f"hf: adapter folder {self.adapter!r} not found")
         self._device_arg = str(opts["device"])
@@ -84,15 +102,23 @@ class HFModel(ModelAPI):
         self._executor: ThreadPoolExecutor | None = None
         self._fingerprint: dict[str, Any] | None = None
         self.tokenizer = self._load_tokenizer()
+        if self.chat and getattr(self.tokenizer, "chat_template", None) is None:
+            raise BadInputError(f"hf: -M chat=true, but the tokenizer of {model} has no chat template")
+        self._start_ids = self._start_token_ids()
 
     @classmethod
     def availability(cls, model: str, args: dict[str, Any]) -> str | None:
         missing = [p for p in ("torch", "transformers") if importlib.util.find_spec(p) is None]
         if missing:
             return f"{' and '.join(missing)} not installed (pip install 'fmops[hf]')"
-        if not Path(model).expanduser().is_dir() and not args.get("download"):
-            return f"{model} is not a local folder (add -M download=true to fetch it)"
-        return None
+        path = Path(model).expanduser()
+        if args.get("download") or path.is_dir():
+            return None
+        if path.suffix.lower() == ".gguf" or args.get("gguf_file"):
+            return None if path.is_file() or args.get("gguf_file") else f"{model}: GGUF file not found"
+        if packaged_weights(model) is not None:
+            return packaged_unavailable(model, args.get("revision"))
+        return f"{model} is not a local folder (add -M download=true to fetch it)"
 
     # -- loading ------------------------------------------------------------------------------
     def _source(self) -> str:
@@ -115,6 +141,17 @@ class HFModel(ModelAPI):
                 raise BadInputError(f"hf: the tokenizer of {self.model} has neither a pad nor an eos token")
             tok.pad_token = tok.eos_token
         return tok
+
+    def _start_token_ids(self) -> list[int]:
+        tok = self.tokenizer
+        if self.start_token is None:
+            return [tok.bos_token_id] if tok.bos_token_id is not None else []
+        ids = tok.convert_tokens_to_ids([self.start_token])
+        if not ids or ids[0] is None or (ids[0] == tok.unk_token_id and self.start_token != tok.unk_token):
+            raise BadInputError(
+                f"hf: start_token={self.start_token!r} is not a token of {self.model}'s tokenizer"
+            )
+        return [int(ids[0])]
 
     def _resolve_device_dtype(self, torch: Any) -> tuple[Any, Any]:
         device = self._device_arg
@@ -189,12 +226,16 @@ class HFModel(ModelAPI):
     def fingerprint_data(self) -> dict[str, Any]:
         if self._fingerprint is None:
             self._fingerprint = {
-                "model": _folder_digest(self.path)
-                if self.local
-                else f"{self.model}@{self.revision or 'main'}",
+                "model": self._identity
+                or (_folder_digest(self.path) if self.local else f"{self.model}@{self.revision or 'main'}"),
                 "adapter": _folder_digest(Path(self.adapter).expanduser()) if self.adapter else None,
                 "dtype": self._dtype_arg,
             }
+            # Only when set: the fingerprints (and stored responses) of existing models stay as they were.
+            if self.chat:
+                self._fingerprint["chat"] = True
+            if self.start_token is not None:
+                self._fingerprint["start_token"] = self.start_token
         return self._fingerprint
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -219,7 +260,7 @@ class HFModel(ModelAPI):
     # -- generation ---------------------------------------------------------------------------
     def _prompt_text(self, req: GenerateRequest) -> tuple[str, bool]:
         """The text to tokenize, and whether it already holds the special tokens (chat template)."""
-        if req.is_chat or (req.system is not None and self.capabilities.chat):
+        if req.is_chat or ((self.chat or req.system is not None) and self.capabilities.chat):
             messages = [{"role": m.role, "content": m.content} for m in req.chat_messages()]
             text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
             return text, True
@@ -327,7 +368,7 @@ class HFModel(ModelAPI):
         torch = _torch()
         model = self.loaded()
         tok = self.tokenizer
-        bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
+        bos = self._start_ids
         rows, spans = [], []
         for r in requests:
             prefix = tok(r.prefix, add_special_tokens=False)["input_ids"] if r.prefix else []
@@ -370,6 +411,67 @@ class HFModel(ModelAPI):
             )
             for lp, seq in zip(results, rows, strict=True)
         ]
+
+
+@dataclass(frozen=True)
+class _Located:
+    folder: Path | None  # None: the Hub, with -M download=true
+    identity: str | None = None  # a stable id for the fingerprint, instead of hashing the folder
+    description: str | None = None
+    chat: bool = False
+    start_token: str | None = None
+
+
+def _locate(model: str, opts: dict[str, Any]) -> _Located:
+    """Find the weights: a GGUF file, a local folder, a packaged model, or (with download) the Hub."""
+    path = Path(model).expanduser()
+    gguf_file = opts["gguf_file"]
+    if gguf_file is not None or path.suffix.lower() == ".gguf":
+        file = _gguf_path(model, path, gguf_file, opts)
+        pinned = opts["sha256"]  # -M values that look numeric arrive as numbers
+        folder = gguf_model_folder(file, sha256=None if pinned is None else str(pinned))
+        return _Located(
+            folder, f"gguf:{folder.name}", f"GGUF file {file} (sha256 {folder.name[:12]}…), converted"
+        )
+    if opts["sha256"] is not None:
+        raise BadInputError("hf: -M sha256= pins a GGUF file; give a .gguf path or -M gguf_file=NAME")
+    if path.is_dir():
+        return _Located(path)
+    entry = packaged_weights(model)
+    if entry is None and opts["weights"] != "auto":
+        raise BadInputError(f"hf: -M weights= chooses a packaged model's weights; {model} is not one")
+    if entry is not None and not opts["download"]:
+        found = resolve_packaged(model, opts["weights"], opts["revision"])
+        return _Located(found.folder, found.identity, found.description, entry.chat, entry.start_token)
+    if not opts["download"]:
+        raise BadInputError(
+            f"hf: {model!r} is not a local model folder; pass -M download=true to fetch it from the Hugging Face Hub"
+        )
+    return _Located(None)
+
+
+def _gguf_path(model: str, path: Path, gguf_file: str | None, opts: dict[str, Any]) -> Path:
+    if path.is_file():
+        if gguf_file is not None and gguf_file != path.name:
+            raise BadInputError(f"hf: {model} is a file; -M gguf_file={gguf_file} names another one")
+        return path
+    if gguf_file is None:
+        raise BadInputError(f"hf: {model}: GGUF file not found")
+    if path.is_dir():
+        if not (path / gguf_file).is_file():
+            raise BadInputError(f"hf: {path / gguf_file}: GGUF file not found")
+        return path / gguf_file
+    try:  # a Hub repository: its file from the local cache, or downloaded when asked
+        from huggingface_hub import hf_hub_download
+
+        return Path(
+            hf_hub_download(
+                model, gguf_file, revision=opts["revision"], local_files_only=not opts["download"]
+            )
+        )
+    except Exception as exc:  # huggingface_hub raises several unrelated types for "not there"
+        hint = "" if opts["download"] else " (not in the Hugging Face cache; -M download=true fetches it)"
+        raise BadInputError(f"hf: {model}: cannot get {gguf_file}{hint}: {exc}") from None
 
 
 def _tokens_covering(tok: Any, ids: list[int], chars: int) -> int:

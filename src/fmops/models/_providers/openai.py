@@ -31,6 +31,11 @@ from fmops.models._types import (
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: Tokens asked for when a request sets no max_tokens: a runaway completion costs money and memory twice
+#: (stored, then written to the records). `-M default_max_tokens=N` changes it; 0 sends none.
+DEFAULT_MAX_TOKENS = 1024
+#: A response body larger than this is refused: no sane completion or score response comes near it.
+MAX_RESPONSE_BYTES = 16 << 20
 #: HTTP clients per event loop that requests rotate over (see `_client`).
 _POOLS = 8
 
@@ -44,6 +49,8 @@ _ARGS: dict[str, Any] = {
     "extra_body": None,
     "headers": None,
     "connect_timeout": 10.0,
+    "default_max_tokens": DEFAULT_MAX_TOKENS,
+    "max_response_bytes": MAX_RESPONSE_BYTES,
 }
 
 
@@ -61,12 +68,24 @@ class OpenAIModel(ModelAPI):
         if opts["api"] not in ("chat", "completions"):
             raise BadInputError(f"openai: api={opts['api']!r}; expected chat or completions")
         self.base_url = _base_url(opts)
+        if not self.base_url.lower().startswith(("http://", "https://")):  # a setup error: never retried
+            raise BadInputError(
+                f"openai: base_url {self.base_url!r} has no http:// or https:// scheme "
+                "(e.g. -M base_url=http://127.0.0.1:8000/v1)"
+            )
         self.api = str(opts["api"])
         self.stream = bool(opts["stream"])
         self.encoding = encoding_for(model, opts["tokenizer"])
         self.max_tokens_param = str(opts["max_tokens_param"])
         self.extra_body = dict(opts["extra_body"] or {})
         api_key = opts["api_key"] or os.environ.get("OPENAI_API_KEY")
+        if not api_key and self.base_url == DEFAULT_BASE_URL:  # say so before any call, not after retries
+            raise BadInputError(
+                f"openai/{model}: OPENAI_API_KEY is not set; export it (or pass -M api_key=...), or point "
+                "-M base_url= at an OpenAI-compatible server"
+            )
+        self.default_max_tokens = int(opts["default_max_tokens"] or 0) or None
+        self.max_response_bytes = int(opts["max_response_bytes"])
         self._headers = {"Content-Type": "application/json", **(opts["headers"] or {})}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -134,21 +153,49 @@ class OpenAIModel(ModelAPI):
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            response = await self._client().post(path, json=body)
+            async with self._client().stream("POST", path, json=body) as response:
+                text = await self._read_bounded(response)
         except httpx.TimeoutException as exc:
-            raise ModelCallError(f"timeout: {type(exc).__name__}", retryable=True) from None
-        except httpx.TransportError as exc:
-            raise ModelCallError(f"connection error: {type(exc).__name__}: {exc}", retryable=True) from None
-        _raise_for_status(response.status_code, response.headers, response.text)
-        try:
-            data = response.json()
-        except ValueError:
             raise ModelCallError(
-                f"malformed response body: {response.text[:120]!r}", retryable=True
+                f"timeout: {type(exc).__name__} calling {self.base_url}", retryable=True
             ) from None
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from None
+        _raise_for_status(response.status_code, response.headers, text)
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ModelCallError(f"malformed response body: {text[:120]!r}", retryable=True) from None
         if not isinstance(data, dict):
-            raise ModelCallError(f"malformed response body: {response.text[:120]!r}", retryable=True)
+            raise ModelCallError(f"malformed response body: {text[:120]!r}", retryable=True)
         return data
+
+    async def _read_bounded(self, response: httpx.Response) -> str:
+        """The body, refused past `max_response_bytes` (checked as it arrives, not after)."""
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise self._too_large(int(declared))
+        parts, size = [], 0
+        async for part in response.aiter_bytes():
+            size += len(part)
+            if size > self.max_response_bytes:
+                raise self._too_large(size)
+            parts.append(part)
+        return b"".join(parts).decode(response.encoding or "utf-8", "replace")
+
+    def _too_large(self, size: int) -> ModelCallError:
+        return ModelCallError(
+            f"response from {self.base_url} is larger than max_response_bytes={self.max_response_bytes} "
+            f"({size} bytes or more); refused"
+        )
+
+    def _transport_error(self, exc: httpx.TransportError) -> ModelCallError:
+        """A connection failure names the URL; a malformed URL is a setup error, not worth a retry."""
+        permanent = isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL)
+        return ModelCallError(
+            f"connection error: cannot reach {self.base_url} ({type(exc).__name__}: {exc})",
+            retryable=not permanent,
+        )
 
     async def _stream(
         self, path: str, body: dict[str, Any]
@@ -157,12 +204,16 @@ class OpenAIModel(ModelAPI):
         chunks: list[dict[str, Any]] = []
         ttft: float | None = None
         started = time.perf_counter()
+        size = 0
         try:
             async with self._client().stream("POST", path, json=body) as response:
                 if response.status_code >= 400:
-                    text = (await response.aread()).decode("utf-8", "replace")
+                    text = await self._read_bounded(response)
                     _raise_for_status(response.status_code, response.headers, text)
                 async for line in response.aiter_lines():
+                    size += len(line) + 1
+                    if size > self.max_response_bytes:
+                        raise self._too_large(size)
                     if not line.startswith("data:"):
                         continue
                     payload = line[5:].strip()
@@ -180,9 +231,11 @@ class OpenAIModel(ModelAPI):
                 else:
                     raise ModelCallError("the stream ended without [DONE]", retryable=True)
         except httpx.TimeoutException as exc:
-            raise ModelCallError(f"timeout: {type(exc).__name__}", retryable=True) from None
+            raise ModelCallError(
+                f"timeout: {type(exc).__name__} calling {self.base_url}", retryable=True
+            ) from None
         except httpx.TransportError as exc:
-            raise ModelCallError(f"connection error: {type(exc).__name__}: {exc}", retryable=True) from None
+            raise self._transport_error(exc) from None
         return chunks, ttft, time.perf_counter() - started
 
     # -- generate -----------------------------------------------------------------------------
@@ -198,7 +251,7 @@ class OpenAIModel(ModelAPI):
             if cfg.logprobs:
                 body["logprobs"] = 1
         optional = {
-            self.max_tokens_param: cfg.max_tokens,
+            self.max_tokens_param: cfg.max_tokens if cfg.max_tokens is not None else self.default_max_tokens,
             "temperature": cfg.temperature,
             "top_p": cfg.top_p,
             "stop": list(cfg.stop) or None,
@@ -225,6 +278,8 @@ class OpenAIModel(ModelAPI):
             data = await self._post(path, body)
             elapsed = time.perf_counter() - started
             return _from_response(data, self.api, elapsed)
+        except _NoContent as exc:  # an error result: the store keeps none, so a later run asks again
+            raise ModelCallError(str(exc)) from None
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise ModelCallError(f"malformed response: {type(exc).__name__}: {exc}", retryable=True) from None
 
@@ -324,10 +379,18 @@ def _logprobs(values: list[float | None] | None) -> dict[str, Any]:
     return {"logprob": float(sum(clean)), "token_logprobs": clean}
 
 
+class _NoContent(Exception):
+    """The server answered without text (`content: null`: a refusal, a filter, a tool call)."""
+
+
 def _from_response(data: dict[str, Any], api: str, elapsed: float) -> ModelResult:
     choice = data["choices"][0]
     if api == "chat":
-        text = choice["message"].get("content") or ""
+        text = choice["message"].get("content")
+        if text is None:
+            raise _NoContent(
+                f"the response has no text (content: null, finish_reason={choice.get('finish_reason')!r})"
+            )
         content = (choice.get("logprobs") or {}).get("content")
         values = [c["logprob"] for c in content] if content is not None else None
     else:

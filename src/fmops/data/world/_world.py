@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from fmops.zoo._names import NameGenerator
+from fmops.data.world._names import NameGenerator
+
+#: The one seed of the world every built-in `world_*` dataset, zoo model and demo uses.
+WORLD_SEED = 0
+#: Bump when the world or its datasets change: cached `world_*` files are regenerated (and bump the zoo's
+#: ZOO_VERSION too, since its models learn this world).
+WORLD_VERSION = "1"
 
 FactSplit = Literal["heldin", "heldout", "newdomain"]
 Split = Literal["train", "eval"]
@@ -161,7 +167,7 @@ class World:
         return [r for r in self.reviews if r.split == split]
 
 
-def build_world(seed: int = 0) -> World:
+def build_world(seed: int = WORLD_SEED) -> World:
     """The invented world for `seed` (cached: building is pure and deterministic)."""
     return _build_world(int(seed))
 

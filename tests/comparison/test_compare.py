@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from fmops.comparison import Suite, SuiteEvaluation, compare
 from fmops.core.errors import BadInputError
-from fmops.evaluation.compare import Suite, SuiteEvaluation, compare
 from fmops.models import Capabilities, GenerateRequest, ModelResult, Prices, register_provider
 from fmops.models._api import ModelAPI
 
@@ -96,37 +96,36 @@ def test_every_model_runs_the_same_sampled_records(qa_file: Path, tmp_path: Path
 
 def test_scores_come_with_intervals_and_differences_with_paired_tests(qa_file: Path, tmp_path: Path) -> None:
     comparison = compare(_suite(qa_file), ["oracle/good", "oracle/flaky", "oracle/twin"], tmp_path / "c")
-    f1 = {s["model"]: s for s in comparison["scores"] if s["score"] == "f1_score"}
-    assert f1["oracle/good"]["value"] == 1.0 and f1["oracle/good"]["ci_low"] == 1.0
+    f1 = {s.model: s for s in comparison.scores if s.score == "f1_score"}
+    assert f1["oracle/good"].value == 1.0 and f1["oracle/good"].ci_low == 1.0
     flaky = f1["oracle/flaky"]
-    assert flaky["ci_low"] < flaky["value"] < flaky["ci_high"] and flaky["n"] == RECORDS
-    assert 0.3 < flaky["value"] < 0.7
+    assert flaky.value is not None and flaky.ci_low is not None and flaky.ci_high is not None
+    assert flaky.ci_low < flaky.value < flaky.ci_high and flaky.n == RECORDS
+    assert 0.3 < flaky.value < 0.7
     tests = {
-        (c["model_a"], c["model_b"]): c
-        for c in comparison["comparisons"]
-        if c["score"] == "f1_score" and c["evaluation"] == "qa_accuracy/qa"
+        (c.model_a, c.model_b): c
+        for c in comparison.comparisons
+        if c.score == "f1_score" and c.evaluation == "qa_accuracy/qa"
     }
     beyond = tests[("oracle/good", "oracle/flaky")]
-    assert beyond["significant"] and beyond["p_value"] < 0.001
-    assert beyond["verdict"] == "oracle/good is better" and beyond["difference"] == pytest.approx(
-        1 - flaky["value"]
-    )
+    assert beyond.significant and beyond.p_value is not None and beyond.p_value < 0.001
+    assert beyond.verdict == "oracle/good is better" and beyond.difference == pytest.approx(1 - flaky.value)
     same = tests[("oracle/good", "oracle/twin")]
-    assert not same["significant"] and same["p_value"] == 1.0 and same["verdict"] == "within noise"
+    assert not same.significant and same.p_value == 1.0 and same.verdict == "within noise"
     assert (tmp_path / "c" / "comparison.json").is_file()
 
 
 def test_performance_has_latency_tokens_and_cost(qa_file: Path, tmp_path: Path) -> None:
     comparison = compare(_suite(qa_file), ["oracle/good", "oracle/flaky"], tmp_path / "c")
-    perf = {p["model"]: p for p in comparison["performance"]}
-    good = perf["oracle/good"]
-    assert good["records"] == good["calls"] == RECORDS and good["errors"] == 0
-    assert good["latency_p50_s"] == pytest.approx(0.02) and good["latency_p95_s"] == pytest.approx(0.03)
-    assert good["input_tokens"] > 0 and good["output_tokens"] > 0
-    expected = (good["input_tokens"] * 0.5 + good["output_tokens"] * 1.0) / 1000
-    assert good["cost"] == pytest.approx(expected)
-    assert good["cost_per_1k_records"] == pytest.approx(expected / RECORDS * 1000)
-    assert good["throughput_rps"] > 0
+    good = comparison.performance_of("oracle/good")
+    assert good is not None
+    assert good.records == good.calls == RECORDS and good.errors == 0
+    assert good.latency_p50_s == pytest.approx(0.02) and good.latency_p95_s == pytest.approx(0.03)
+    assert good.input_tokens > 0 and good.output_tokens > 0
+    expected = (good.input_tokens * 0.5 + good.output_tokens * 1.0) / 1000
+    assert good.cost == pytest.approx(expected)
+    assert good.cost_per_1k_records == pytest.approx(expected / RECORDS * 1000)
+    assert good.throughput_rps is not None and good.throughput_rps > 0
 
 
 @pytest.mark.parametrize(
@@ -190,5 +189,5 @@ def test_suite_paths_are_relative_to_the_suite_file(qa_file: Path, tmp_path: Pat
         "    locations: {model_input: question, target_output: answer}\n    config: {bertscore: false}\n"
     )
     comparison = compare(suite_file, output=tmp_path / "c")  # models from the suite
-    assert [m["name"] for m in comparison["models"]] == ["oracle/good"]
-    assert comparison["suite"]["evaluations"][0]["dataset"] == str(qa_file)
+    assert [m.name for m in comparison.models] == ["oracle/good"]
+    assert comparison.suite.evaluations[0].dataset == str(qa_file)

@@ -13,7 +13,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from fmops.zoo._world import Fact, World, build_world
+from fmops.data.world._world import WORLD_SEED, Fact, World, build_world
 
 #: fmeval's default prompt templates for the built-in datasets (fmeval reference §1.12).
 QA_TEMPLATE = "Respond to the following question with a short answer: $model_input"
@@ -102,7 +102,7 @@ def dataset_records(world: World) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def write_datasets(out_dir: Path, seed: int = 0) -> dict[str, Path]:
+def write_datasets(out_dir: Path, seed: int = WORLD_SEED) -> dict[str, Path]:
     """Write every world dataset as JSON Lines under `out_dir`; returns {key: path} (see DATASET_FILES)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -127,7 +127,7 @@ def _fact_documents(facts: list[Fact]) -> list[tuple[str, str]]:
     return docs
 
 
-def new_domain_train_pairs(seed: int = 0) -> list[tuple[str, str]]:
+def new_domain_train_pairs(seed: int = WORLD_SEED) -> list[tuple[str, str]]:
     """The fine-tuning split of the new domain as (prompt, completion) pairs; prompt is "" for plain text.
 
     The eval split (`world_newdomain_trex.jsonl`) asks about the same facts: it measures whether a
@@ -136,12 +136,12 @@ def new_domain_train_pairs(seed: int = 0) -> list[tuple[str, str]]:
     return _fact_documents(build_world(seed).facts_of("newdomain"))
 
 
-def new_domain_train_texts(seed: int = 0) -> list[str]:
+def new_domain_train_texts(seed: int = WORLD_SEED) -> list[str]:
     """The fine-tuning split of the new domain as plain documents (what `zoo/base-nodomain` never saw)."""
     return [p + c for p, c in new_domain_train_pairs(seed)]
 
 
-def training_pairs(seed: int = 0, *, new_domain: bool = True) -> list[tuple[str, str]]:
+def training_pairs(seed: int = WORLD_SEED, *, new_domain: bool = True) -> list[tuple[str, str]]:
     """The documents a zoo model trains on as (prompt, completion); end-of-text follows each in training.
 
     Held-in facts (up-weighted), the train splits of news and reviews (with their shorter openings) in
@@ -179,6 +179,6 @@ def _gazetteer(world: World) -> list[str]:
     return texts
 
 
-def training_corpus(seed: int = 0, *, new_domain: bool = True) -> list[str]:
+def training_corpus(seed: int = WORLD_SEED, *, new_domain: bool = True) -> list[str]:
     """The training documents as plain text (see `training_pairs`)."""
     return [p + c for p, c in training_pairs(seed, new_domain=new_domain)]
