@@ -154,6 +154,15 @@ def test_user_errors_and_install_hints(tmp_path: Path, monkeypatch: pytest.Monke
         get_model(f"hf/{tmp_path}", store=False)
 
 
+def test_cuda_on_a_torch_without_it_is_a_one_line_error(
+    tiny_gpt2: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = get_model(f"hf/{tiny_gpt2}", ["device=cuda"], store=False)
+    with pytest.raises(BadInputError, match="CUDA is not available"):
+        model.api.loaded()
+
+
 def test_models_loaded_in_parallel_threads_keep_their_tied_weights(
     tiny_gpt2: Path, tiny_gpt2_chat_nobos: Path
 ) -> None:

@@ -162,6 +162,12 @@ class HFModel(ModelAPI):
                 device = "mps"
             else:
                 device = "cpu"
+        elif device.startswith("cuda") and not torch.cuda.is_available():
+            # torch would fail later with "Torch not compiled with CUDA enabled" (an AssertionError)
+            raise BadInputError(
+                f"hf: device={device!r}, but CUDA is not available to this torch "
+                f"({torch.__version__}); use device=cpu or device=auto"
+            )
         names = {
             "float32": torch.float32,
             "fp32": torch.float32,
