@@ -164,3 +164,31 @@ def test_use_store_false_reaches_the_model_for_a_probe(server) -> None:
     assert not first[0].cached and not probe[0].cached and again[0].cached
     assert server.call_count == 2
     assert model.store.stats().entries == 1
+
+
+def test_many_openers_of_a_fresh_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """Models of one comparison open a new store together; SQLite's switch to WAL does not wait on locks."""
+    import threading
+
+    from fmops.models._store import SQLiteStore
+
+    for attempt in range(8):
+        path = tmp_path / f"fresh-{attempt}.sqlite"
+        barrier = threading.Barrier(12)
+        errors: list[BaseException] = []
+
+        def open_it(
+            path: Path = path, barrier: threading.Barrier = barrier, errors: list[BaseException] = errors
+        ) -> None:
+            barrier.wait()
+            try:
+                SQLiteStore(path)
+            except BaseException as exc:  # collected: an exception in a thread would be lost
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []

@@ -131,6 +131,109 @@ def run_guard_eval(policy: Path, dataset: str | None, output: Path | None) -> No
         typer.echo(f"wrote {output}", err=True)
 
 
+@app.command("compare", no_args_is_help=True)
+@user_errors
+def compare_command(
+    policies: Annotated[list[Path], typer.Argument(help="Two or more policy YAML files (e.g. versions).")],
+    dataset: Annotated[
+        str,
+        typer.Option(
+            help="Labelled JSON Lines (text, labels, entities, source), or a shipped set: content, pii."
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write policy_comparison.json into this folder.")
+    ] = None,
+) -> None:
+    """Compare POLICIES on the same labelled texts: each one's precision, recall, F1, FPR (95% CIs) per
+    category, entity type and micro-averaged, and for each pair the paired differences, beyond the noise
+    or not."""
+    from fmops.core.errors import BadInputError
+    from fmops.evaluation.statistics import paired_test
+    from fmops.guardrails import compare_policies, read_dataset, shipped_file, write_policy_comparison
+
+    if len(policies) < 2:
+        raise BadInputError("give at least two policies to compare")
+    path = shipped_file(_SHIPPED_SETS[dataset]) if dataset in _SHIPPED_SETS else Path(dataset)
+    records = read_dataset(path)
+    with DelayedProgress("guardrail compare") as progress:
+        comparison = compare_policies(
+            policies, records, paired_test=paired_test, dataset_name=str(path), on_progress=progress
+        )
+    _print_comparison(comparison)
+    if output is not None:
+        typer.echo(f"wrote {write_policy_comparison(comparison, output)}", err=True)
+
+
+def _show(i: object) -> str:
+    from fmops.guardrails import Interval
+
+    assert isinstance(i, Interval)
+    return "-" if i.value is None else f"{i.value:.2f} [{i.low:.2f}, {i.high:.2f}]"
+
+
+def _print_comparison(comparison: object) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from fmops.guardrails import Difference, PolicyComparison
+
+    assert isinstance(comparison, PolicyComparison)
+    console = Console(width=160)
+    # Policies are lettered A, B, C... so the pairs table stays narrow.
+    letters = {p.path: chr(ord("A") + i) for i, p in enumerate(comparison.policies)}
+    labels = {
+        p.path: f"{letters[p.path]}: {p.name} {p.version} ({Path(p.path).name})" for p in comparison.policies
+    }
+    table = Table(
+        title=f"{len(comparison.policies)} policies on {Path(comparison.dataset).name} "
+        f"({comparison.records} texts)"
+    )
+    for column in ("", "policy", "support", "precision", "recall", "F1", "FPR"):
+        table.add_column(column)
+    names = [s.name for s in next(iter(comparison.scores.values()))]
+    for index, name in enumerate(names):
+        for path, scores in comparison.scores.items():
+            s = scores[index]
+            table.add_row(
+                name,
+                labels[path],
+                str(s.support),
+                _show(s.precision),
+                _show(s.recall),
+                _show(s.f1),
+                _show(s.fpr),
+            )
+        table.add_section()
+    console.print(table)
+
+    def diff(d: Difference | None) -> str:
+        if d is None:
+            return "-"
+        if d.difference == 0 and d.p_value == 1:
+            return "0"
+        interval = "" if d.low is None or d.high is None else f" [{d.low:+.2f}, {d.high:+.2f}]"
+        return f"{d.difference:+.2f}{interval}{' *' if d.beyond_noise else ''}"
+
+    pairs = Table(
+        title=f"paired differences, a minus b, 95% intervals (* beyond the noise: p < {comparison.alpha}; "
+        "p-values in the JSON)"
+    )
+    for column in ("", "a - b", "recall", "FPR", "per-text correct", "F1", "verdict"):
+        pairs.add_column(column)
+    for d in comparison.differences:
+        pairs.add_row(
+            d.name,
+            f"{letters[d.a]} - {letters[d.b]}",
+            diff(d.recall),
+            diff(d.fpr),
+            diff(d.correctness),
+            "-" if d.f1 is None else f"{d.f1:+.2f}",
+            "BEYOND NOISE" if d.beyond_noise else "within noise",
+        )
+    console.print(pairs)
+
+
 def _print(evaluation: object) -> None:
     from rich.console import Console
     from rich.table import Table

@@ -18,7 +18,7 @@ from fmops.gateway._keys import admin_key_matches
 from fmops.gateway._schemas import SCHEMAS
 from fmops.gateway._service import GatewayService
 from fmops.gateway._usage import DIMENSIONS, parse_since, usage
-from fmops.serving import APIError, error_body
+from fmops.serving import APIError, install_error_handlers, read_bounded_body
 
 ADMIN_KEY_ENV = "FMOPS_ADMIN_KEY"
 
@@ -70,7 +70,6 @@ def create_gateway_app(service: GatewayService) -> Any:
         from fastapi import FastAPI, Query, Request
         from fastapi.exceptions import RequestValidationError
         from fastapi.responses import JSONResponse, Response, StreamingResponse
-        from starlette.exceptions import HTTPException
     except ImportError:
         raise MissingDependencyError("fastapi", "gateway", "The gateway") from None
 
@@ -96,9 +95,7 @@ def create_gateway_app(service: GatewayService) -> Any:
     def error(exc: APIError) -> Any:
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
-    @app.exception_handler(APIError)
-    async def _api_error(_: Request, exc: APIError) -> Any:
-        return error(exc)
+    install_error_handlers(app)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Any:
@@ -112,36 +109,8 @@ def create_gateway_app(service: GatewayService) -> Any:
     async def _fmops_error(_: Request, exc: FmopsError) -> Any:
         return error(APIError(400 if exc.exit_code == 2 else 500, str(exc)))
 
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> Any:
-        message = (
-            f"unknown route {request.method} {request.url.path}"
-            if exc.status_code == 404
-            else str(exc.detail)
-        )
-        return JSONResponse(
-            error_body(message, type="invalid_request_error" if exc.status_code < 500 else "server_error"),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> Any:
-        return JSONResponse(
-            error_body(f"internal error: {type(exc).__name__}: {exc}", type="server_error"), status_code=500
-        )
-
     async def read_body(request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body:
-            raise APIError(413, f"the request body is over {max_body} bytes", code="body_too_large")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body:
-                raise APIError(413, f"the request body is over {max_body} bytes", code="body_too_large")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_bounded_body(request, max_body)
 
     async def generate(endpoint: str, request: Request) -> Any:
         raw = await read_body(request)

@@ -18,6 +18,7 @@ For the CLI, imported on first use so that `import fmops.guardrails` stays cheap
 
     from fmops.guardrails import create_app                     # the ApplyGuardrail HTTP app
     from fmops.guardrails import evaluate_policy, read_dataset, write_evaluation, shipped_file
+    from fmops.guardrails import compare_policies, write_policy_comparison, read_policy_comparison
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ from fmops.guardrails._result import GuardrailResult
 from fmops.guardrails._stream import StreamGuard, StreamStep
 
 if TYPE_CHECKING:
+    from fmops.guardrails._compare import (
+        Difference,
+        PairDifference,
+        PolicyComparison,
+        compare_policies,
+        read_policy_comparison,
+        write_policy_comparison,
+    )
     from fmops.guardrails._content import shipped_file
     from fmops.guardrails._eval import (
         GuardrailEvaluation,
@@ -50,6 +59,17 @@ _LAZY = {
         ("GuardrailEvaluation", "Interval", "evaluate_policy", "read_dataset", "write_evaluation"),
         "fmops.guardrails._eval",
     ),
+    **dict.fromkeys(
+        (
+            "Difference",
+            "PairDifference",
+            "PolicyComparison",
+            "compare_policies",
+            "read_policy_comparison",
+            "write_policy_comparison",
+        ),
+        "fmops.guardrails._compare",
+    ),
 }
 
 
@@ -65,13 +85,17 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DETECTORS",
     "ContentDetector",
+    "Difference",
     "GuardrailEvaluation",
     "GuardrailResult",
     "Interval",
+    "PairDifference",
     "Policy",
+    "PolicyComparison",
     "PolicyConfig",
     "StreamGuard",
     "StreamStep",
+    "compare_policies",
     "create_app",
     "evaluate_policy",
     "get_detector",
@@ -79,6 +103,8 @@ __all__ = [
     "parse_policy",
     "read_dataset",
     "read_policy",
+    "read_policy_comparison",
     "shipped_file",
     "write_evaluation",
+    "write_policy_comparison",
 ]

@@ -24,6 +24,9 @@ from fmops.core.errors import BadInputError, RunError
 from fmops.core.settings import fmops_home
 from fmops.models._types import GenerateRequest, ModelResult, ScoreRequest, canonical_request
 
+_OPEN_LOCK = threading.Lock()
+_OPEN_RETRY_S = 30.0
+
 STORE_URL_ENV = "FMOPS_STORE_URL"
 
 
@@ -155,15 +158,34 @@ class SQLiteStore(_SQLStore):
         self.url = f"sqlite:///{self.path}"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        # Switching a new file to WAL takes an exclusive lock that SQLite's busy timeout does not wait for:
+        # models of one comparison opening a fresh store together would see "database is locked". One
+        # opener per process at a time, and a bounded retry for other processes.
+        deadline = time.monotonic() + _OPEN_RETRY_S
+        while True:
+            try:
+                with _OPEN_LOCK:
+                    self._db = self._connect()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise RunError(f"response store {self.path}: cannot open it ({exc})") from None
+                time.sleep(0.05)
+            except sqlite3.Error as exc:
+                raise RunError(f"response store {self.path}: cannot open it ({exc})") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        # Autocommit (isolation_level=None): every write is its own committed transaction.
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         try:
-            # Autocommit (isolation_level=None): every write is its own committed transaction.
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a commit survives the process being killed (only power loss can undo it).
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(self._SCHEMA)
-        except sqlite3.Error as exc:
-            raise RunError(f"response store {self.path}: cannot open it ({exc})") from None
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(self._SCHEMA)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
 
     def _select(self, keys: list[str]) -> Iterable[tuple[str, str]]:
         marks = ",".join("?" * len(keys))

@@ -19,7 +19,7 @@ fastapi and uvicorn are imported only when an app is built or run.
 
 from fmops.serving._app import create_app
 from fmops.serving._batcher import BatcherClosedError, BatchStats, DynamicBatcher, QueueFullError, batch_key
-from fmops.serving._errors import APIError, error_body
+from fmops.serving._errors import APIError, error_body, install_error_handlers, read_bounded_body
 from fmops.serving._server import BackgroundServer, load_model, run_server, warm_up
 from fmops.serving._service import ServingService
 
@@ -34,7 +34,9 @@ __all__ = [
     "batch_key",
     "create_app",
     "error_body",
+    "install_error_handlers",
     "load_model",
+    "read_bounded_body",
     "run_server",
     "warm_up",
 ]

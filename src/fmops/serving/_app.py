@@ -10,7 +10,7 @@ from typing import Any
 
 from fmops.core.errors import MissingDependencyError
 from fmops.models import Model
-from fmops.serving._errors import APIError, error_body
+from fmops.serving._errors import install_error_handlers, read_bounded_body
 from fmops.serving._schemas import validation_error
 from fmops.serving._service import ServingService, Stream
 
@@ -38,7 +38,6 @@ def create_app(
         from fastapi import FastAPI, Request
         from fastapi.exceptions import RequestValidationError
         from fastapi.responses import JSONResponse, StreamingResponse
-        from starlette.exceptions import HTTPException
     except ImportError:
         raise MissingDependencyError("fastapi", "serve", "Serving a model") from None
 
@@ -66,47 +65,17 @@ def create_app(
     )
     app.state.service = service
 
-    def error(exc: APIError) -> Any:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
-
-    @app.exception_handler(APIError)
-    async def _api_error(_: Request, exc: APIError) -> Any:
-        return error(exc)
+    install_error_handlers(
+        app, unknown_route_hint=": see /v1/models, /v1/chat/completions, /v1/completions, /health"
+    )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Any:
-        return error(validation_error(exc))
-
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> Any:
-        if exc.status_code == 404:
-            message = f"unknown route {request.method} {request.url.path}: see /v1/models, /v1/chat/completions, /v1/completions, /health"
-        else:
-            message = str(exc.detail)
-        return JSONResponse(
-            error_body(message, type="invalid_request_error" if exc.status_code < 500 else "server_error"),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> Any:
-        # A bug must cost one request, not the server; the client sees what went wrong.
-        return JSONResponse(
-            error_body(f"internal error: {type(exc).__name__}: {exc}", type="server_error"), status_code=500
-        )
+        error = validation_error(exc)
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
     async def read_body(request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise APIError(413, f"the request body is over {MAX_BODY_BYTES} bytes", code="body_too_large")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise APIError(413, f"the request body is over {MAX_BODY_BYTES} bytes", code="body_too_large")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_bounded_body(request, MAX_BODY_BYTES)
 
     def respond(answer: dict[str, Any] | Stream) -> Any:
         if isinstance(answer, Stream):
