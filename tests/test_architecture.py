@@ -34,11 +34,6 @@ KNOWN: dict[tuple[str, str], str] = {
     # E: fine-tuning compares the new model with its base through `fmops.comparison` (a layer above).
     ("fmops.customization._evaluate", "fmops.comparison"): "E: evaluate-vs-base belongs above comparison",
     ("fmops.customization._provider", "fmops.models._providers.hf"): "E: needs a public local-folder model",
-    ("fmops.cli.pipeline", "fmops.pipelines._state"): "F: use fmops.pipelines' public API",
-    (
-        "fmops.pipelines._steps_eval",
-        "fmops.selection._files",
-    ): "F: `from fmops.selection import load_comparison`",
     ("fmops.web._auth", "fmops.gateway._keys"): "G/C: a public key check in fmops.gateway",
     ("fmops.web._monitor", "fmops.gateway._tables"): "G/C: a public ledger reader in fmops.gateway",
 }

@@ -73,8 +73,7 @@ def run_command(
     ] = None,
 ) -> None:
     """Run FILE: unchanged steps are cache hits; a killed run resumes at the step that was running."""
-    from fmops.pipelines import load_pipeline, run_pipeline, write_junit
-    from fmops.pipelines._state import run_dir
+    from fmops.pipelines import load_pipeline, run_dir, run_pipeline, write_junit
 
     pipeline = load_pipeline(file, parse_key_values(set_param, "--set"))
     run = run_pipeline(pipeline, say=None if quiet else lambda m: typer.echo(m, err=True), force=force)

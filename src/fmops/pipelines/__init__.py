@@ -25,6 +25,7 @@ _EXPORTS = {
     "StepRecord": "fmops.pipelines._state",
     "read_run": "fmops.pipelines._state",
     "list_runs": "fmops.pipelines._state",
+    "run_dir": "fmops.pipelines._state",
     "STEPS": "fmops.pipelines._step",
     "Step": "fmops.pipelines._step",
     "StepContext": "fmops.pipelines._step",

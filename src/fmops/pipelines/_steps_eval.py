@@ -154,8 +154,7 @@ class SelectStep(Step):
     file_params = ("comparison",)
 
     def run(self, params: SelectParams, ctx: StepContext) -> StepResult:
-        from fmops.selection import parse_constraint, parse_priorities, select_models
-        from fmops.selection._files import load_comparison
+        from fmops.selection import load_comparison, parse_constraint, parse_priorities, select_models
 
         selection = select_models(
             load_comparison(Path(params.comparison)),
