@@ -14,6 +14,10 @@ quality of every offline detector, printed honestly.
 3. Each offline detector per category on the shipped evaluation set (`data/content_eval.jsonl`):
    content filters + prompt attack (MiniLM-static classifier; `--full-minilm` adds the six-layer MiniLM),
    the denied topic, contextual grounding, and the managed profanity list's false alarms on benign texts.
+4. Contextual grounding on the shipped grounding set (`data/grounding_eval.jsonl`, 48 answers over 6
+   sources: verbatim and paraphrased grounded answers, contradicted and invented facts, off-topic ones):
+   the lexical scorer (`policies/grounding.yaml`), and with `--judge MODEL_SPEC` the LLM judge through
+   that model (e.g. `hf/PATH/TO/MODEL`) at the same thresholds (GROUNDING 0.5, RELEVANCE 0.5).
 """
 
 from __future__ import annotations
@@ -234,14 +238,43 @@ def detectors(full_minilm: bool) -> None:
     )
 
 
+def grounding(judge: str | None) -> None:
+    import yaml
+
+    records = read_dataset(shipped_file("grounding_eval.jsonl"))
+    print(f"\n== 4. contextual grounding on the shipped grounding set ({len(records)} answers)")
+    _print_eval(
+        "lexical scorer (policies/grounding.yaml):",
+        evaluate_policy(load_policy(POLICIES / "grounding.yaml"), records),
+    )
+    if judge:
+        config = yaml.safe_load((POLICIES / "grounding.yaml").read_text())
+        config["name"] = "grounding-judge"
+        config["contextualGroundingPolicyConfig"]["filtersConfig"] = [
+            {"type": "GROUNDING", "threshold": 0.5},
+            {"type": "RELEVANCE", "threshold": 0.5},
+        ]
+        config["detectors"] = {"grounding": {"name": "judge", "args": {"model": judge}}}
+        path = Path(os.environ.get("TMPDIR", "/tmp")) / "fmops-bench-grounding-judge.yaml"
+        path.write_text(yaml.safe_dump(config))
+        evaluation = evaluate_policy(load_policy(path), records)
+        _print_eval(
+            f"LLM judge {judge} (p50 {evaluation.latency_ms_p50:.0f} ms, p95 {evaluation.latency_ms_p95:.0f} ms "
+            "per answer):",
+            evaluation,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--full-minilm", action="store_true", help="also score the six-layer MiniLM")
+    parser.add_argument("--judge", metavar="MODEL_SPEC", help="also score an LLM judge for grounding")
     args = parser.parse_args()
     latency(args.runs)
     pii()
     detectors(args.full_minilm)
+    grounding(args.judge)
 
 
 if __name__ == "__main__":

@@ -28,15 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 LEVEL = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 
 #: (importer, imported) pairs allowed for now, and why / whose.
-KNOWN: dict[tuple[str, str], str] = {
-    # A script, not a library module: `python -m fmops.serving` is `fmops serve` (A: serving/).
-    ("fmops.serving.__main__", "fmops.cli.serve"): "A: serving runs the CLI command",
-    # E: fine-tuning compares the new model with its base through `fmops.comparison` (a layer above).
-    ("fmops.customization._evaluate", "fmops.comparison"): "E: evaluate-vs-base belongs above comparison",
-    ("fmops.customization._provider", "fmops.models._providers.hf"): "E: needs a public local-folder model",
-    ("fmops.web._auth", "fmops.gateway._keys"): "G/C: a public key check in fmops.gateway",
-    ("fmops.web._monitor", "fmops.gateway._tables"): "G/C: a public ledger reader in fmops.gateway",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @cache

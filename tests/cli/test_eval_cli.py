@@ -130,6 +130,41 @@ def test_eval_takes_fmeval_config_options(tmp_path: Path) -> None:
             ],
             "target_output",
         ),
+        # The engine checks these; the CLI spells the engine's fields as its flags.
+        (
+            [
+                "eval",
+                "qa_accuracy",
+                "--dataset",
+                str(EXAMPLES / "qa_outputs.jsonl"),
+                "-o",
+                "o",
+                "--num-records",
+                "-3",
+            ],
+            "error: --num-records expects a positive integer or 'all', got -3",
+        ),
+        (
+            [
+                "eval",
+                "qa_accuracy",
+                "--dataset",
+                str(EXAMPLES / "qa_outputs.jsonl"),
+                "-o",
+                "o",
+                "--on-bad-record",
+                "x",
+            ],
+            "error: --on-bad-record must be 'fail' or 'skip', got 'x'",
+        ),
+        (
+            ["eval", "qa_accuracy", "--dataset", str(EXAMPLES / "qa_outputs.jsonl"), "-o", "o", "-M", "a=1"],
+            "error: -M and --prompt-template need --model",
+        ),
+        (
+            ["eval", "qa_accuracy", "-o", "o"],
+            "error: no dataset: pass --dataset PATH or a --data-config file",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, args: list[str], message: str) -> None:

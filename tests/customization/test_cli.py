@@ -63,6 +63,43 @@ def test_finetune_then_runs_list_show_compare_and_generate(tiny_base: str, qa_da
     assert generated.exit_code == 0, generated.output
 
 
+def test_a_registry_reference_is_a_base(tiny_base: str, qa_data: Path) -> None:
+    from fmops.customization import read_finetuned
+    from fmops.registry import model_registry, register_model
+
+    version = register_model("tiny", tiny_base)
+    model_registry().promote("tiny", version.version, "production")
+    result = runner.invoke(
+        app,
+        [
+            "finetune",
+            "registry:tiny@production",
+            "--data",
+            str(qa_data),
+            "--output",
+            "from-registry",
+            "--max-steps",
+            "2",
+            "--lora-r",
+            "4",
+            "--save-steps",
+            "2",
+            "--no-eval",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "lora on registry:tiny@production -> finetuned/from-registry" in result.output
+    meta = read_finetuned("from-registry")
+    assert meta.base == "registry:tiny@production"
+    assert Path(meta.base_folder) == Path(tiny_base.removeprefix("hf/")).resolve()
+    runs = json.loads(runner.invoke(app, ["runs", "list", "--format", "json"]).output)
+    assert [r["base"] for r in runs] == ["registry:tiny@production"]
+    generated = runner.invoke(
+        app, ["models", "generate", "finetuned/from-registry", "Code of item 1:", "--max-tokens", "2"]
+    )
+    assert generated.exit_code == 0, generated.output
+
+
 def test_a_job_file_with_flags_over_it(tmp_path: Path, qa_data: Path) -> None:
     (tmp_path / "job.yaml").write_text(
         "base: zoo/base-nodomain\ndata: train.jsonl\noutput: from-file\nmethod: full\n"

@@ -184,3 +184,61 @@ def test_early_stopping_needs_eval_data(tiny_base: str, qa_data: Path) -> None:
     )
     with pytest.raises(BadInputError, match="early_stopping_patience needs --eval-data"):
         run_finetune(job)
+
+
+@pytest.mark.parametrize("chat", [True, False])
+def test_prompt_completion_records_train_as_the_base_is_prompted(
+    tiny_base: str, qa_data: Path, chat: bool
+) -> None:
+    """A base whose plain prompts go through its chat template (here a registry version with chat=true)
+    trains on templated prompts with the loss on the answer only, and its fine-tuned model is prompted
+    the same way; a plain base trains on the raw prompt + completion."""
+    from transformers import TrainerCallback
+
+    from fmops.registry import model_registry, register_model
+
+    version = register_model("tiny", tiny_base, args={"chat": chat})
+    model_registry().promote("tiny", version.version, "production")
+    seen: list[tuple[str, str]] = []
+
+    class FirstBatch(TrainerCallback):
+        def on_train_begin(self, args, state, control, train_dataloader=None, processing_class=None, **kw):  # type: ignore[no-untyped-def]
+            batch = next(iter(train_dataloader))
+            for ids, labels in zip(batch["input_ids"], batch["labels"], strict=True):
+                text = processing_class.decode(ids, skip_special_tokens=True)
+                answer = processing_class.decode([t for t in labels.tolist() if t != -100])
+                seen.append((text, answer))
+
+    job = FinetuneJob(
+        base="registry:tiny@production",
+        data=qa_data,
+        output="as-prompted",
+        hyperparameters={"max_steps": 1, "save_steps": 1, "batch_size": 4},
+        evaluate=False,
+    )
+    run_finetune(job, callbacks=[FirstBatch()])
+    assert len(seen) == 4
+    for text, answer in seen:
+        if chat:
+            assert re.fullmatch(r"<\|user\|>Code of item \d+:\n<\|assistant\|>c\d\n", text), text
+            assert re.fullmatch(r"c\d\n(<\|endoftext\|>)?", answer), answer
+        else:
+            assert re.fullmatch(r"Code of item \d+: c\d", text), text
+            assert re.fullmatch(r" c\d(<\|endoftext\|>)?", answer), answer
+    assert read_finetuned("as-prompted").chat is chat
+    model = get_model("finetuned/as-prompted", store=False)
+    try:
+        assert model.api.chat is chat
+    finally:
+        model.close()
+
+
+def test_deterministic_training_does_not_fill_new_tensors() -> None:
+    torch = pytest.importorskip("torch")
+    from fmops.customization._train import _deterministic
+
+    before = torch.utils.deterministic.fill_uninitialized_memory
+    with _deterministic(torch):
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.utils.deterministic.fill_uninitialized_memory is False
+    assert torch.utils.deterministic.fill_uninitialized_memory is before

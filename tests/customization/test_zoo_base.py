@@ -45,8 +45,21 @@ def test_a_zoo_base_gets_the_zoo_defaults_and_replays_its_corpus(
     run = get_run(result.run_id)
     assert run.params["learning_rate"] == 3e-3 and run.params["lora_r"] == 32
     assert run.params["target_modules"] == ["c_attn", "c_fc", "c_proj"]
-    assert run.params["replay_source"] == "zoo-corpus" and run.params["replay_ratio"] == 1.0
+    assert run.params["replay_source"] == "zoo-corpus" and run.params["replay_ratio"] == 1.5
     replay = [json.loads(line) for line in (result.output_dir / "replay.jsonl").read_text().splitlines()]
-    assert len(replay) == 12 and all(set(r) == {"prompt", "completion"} for r in replay)
+    assert len(replay) == 18 and all(set(r) == {"prompt", "completion"} for r in replay)
     new_domain = {c for _, c in pairs}
     assert not any(r["completion"] in new_domain for r in replay)  # replay is what the base already knew
+
+
+def test_the_zoo_replay_states_every_held_in_fact_once(tmp_path: Path) -> None:
+    from fmops.customization import REPLAY_SOURCES, BaseInfo
+    from fmops.zoo import WORLD_SEED, build_world
+
+    base = BaseInfo(spec="zoo/base-nodomain", folder=tmp_path, fingerprint="-", family="zoo")
+    replay = REPLAY_SOURCES.get("zoo-corpus")(base, 102, "prompt-completion", 0)
+    texts = [r["prompt"] + r["completion"] for r in replay]
+    assert len(texts) == len(set(texts)) == 102  # the corpus repeats its facts; the replay does not
+    statements = [f.statement for f in build_world(WORLD_SEED).facts_of("heldin")]
+    assert all(any(s in t for t in texts) for s in statements)
+    assert any(r["prompt"].startswith("Classify the sentiment") for r in replay)  # not facts alone

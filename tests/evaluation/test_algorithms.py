@@ -8,7 +8,7 @@ from fmops.core.errors import BadInputError
 from fmops.evaluation import ALGORITHMS, get_algorithm
 from fmops.evaluation.algorithms import ScoredRecord
 from fmops.evaluation.algorithms._base import mean_scores
-from fmops.evaluation.run import score_dataset
+from fmops.evaluation.scoring import score_dataset
 
 
 def test_registry_has_the_byo_algorithms_under_fmeval_names() -> None:

@@ -1,8 +1,8 @@
 """Executors: `local` never imports Ray; `ray` gives the same results, with one concurrency limit per model.
 
 The Ray tests share one local Ray instance (127.0.0.1, 2 CPUs) and one executor for the module: actors
-start once and keep their helper models. Scoring chunks are made small (run._CHUNK) so that a dozen
-records still spread over several scoring tasks and actors; the local executor uses the same chunks.
+start once and keep their helper models. Scoring chunks are made small (scoring.SCORE_CHUNK) so that a
+dozen records still spread over several scoring tasks and actors; the local executor uses the same chunks.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from fmops.core.errors import BadInputError
-from fmops.evaluation import evaluate, run
+from fmops.evaluation import evaluate, scoring
 from fmops.evaluation.executors import (
     Executor,
     LocalExecutor,
@@ -59,7 +59,7 @@ def test_executor_names_and_options_are_checked(monkeypatch: pytest.MonkeyPatch)
     assert get_executor(given) is given
     with pytest.raises(BadInputError, match="unknown executor 'spark'"):
         get_executor("spark")
-    with pytest.raises(BadInputError, match="--ray-address needs --executor ray"):
+    with pytest.raises(BadInputError, match="ray_address needs executor ray"):
         get_executor("local", ray_address="127.0.0.1:6379")
     with pytest.raises(BadInputError, match="shard_size"):
         RayOptions(shard_size=0)
@@ -70,6 +70,22 @@ def test_executor_names_and_options_are_checked(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("FMOPS_RAY_SCORERS", "many")
     with pytest.raises(BadInputError, match="FMOPS_RAY_SCORERS"):
         RayOptions.from_env()
+
+
+def test_workers_rebuild_a_model_from_the_spec_it_carries() -> None:
+    pytest.importorskip("ray")
+    from fmops.evaluation.executors._ray import ModelRecipe
+    from fmops.models import get_model
+
+    model = get_model("echo/e", ["latency=0", "max_concurrency=3"])
+    recipe = ModelRecipe.of(model)
+    assert (recipe.spec, recipe.args, recipe.api) == ("echo/e", ["latency=0", "max_concurrency=3"], None)
+    rebuilt = recipe.build()
+    assert (rebuilt.name, rebuilt.fingerprint, rebuilt.limits) == (
+        model.name,
+        model.fingerprint,
+        model.limits,
+    )
 
 
 def test_a_small_dataset_runs_in_process_without_starting_ray() -> None:
@@ -119,7 +135,7 @@ def ray_executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayExecut
 
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(run, "_CHUNK", CHUNK)
+    monkeypatch.setattr(scoring, "SCORE_CHUNK", CHUNK)
 
 
 def assert_same(a: Any, b: Any, path: str = "") -> None:

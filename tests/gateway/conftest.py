@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -137,3 +137,71 @@ def redis_prefix() -> Iterator[str]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+class RecordingUpstream:
+    """An OpenAI-compatible upstream on loopback that keeps every body it receives (chat, completions,
+    embeddings with float or base64 vectors), answers with fixed texts and usage."""
+
+    VECTOR: ClassVar[list[float]] = [0.25, -0.5, 1.0]
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def answer(request: Request) -> JSONResponse:
+            endpoint = request.url.path.removeprefix("/v1/")
+            body = await request.json()
+            self.received.append((endpoint, body))
+            usage = {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}
+            if endpoint == "embeddings":
+                inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                return JSONResponse(
+                    {
+                        "object": "list",
+                        "model": body["model"],
+                        "data": [
+                            {"object": "embedding", "index": i, "embedding": self._vector(body)}
+                            for i in range(len(inputs))
+                        ],
+                        "usage": {"prompt_tokens": 4 * len(inputs), "total_tokens": 4 * len(inputs)},
+                    }
+                )
+            choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+            if endpoint == "chat/completions":
+                choice["message"] = {"role": "assistant", "content": "noted"}
+            else:
+                choice["text"] = "noted"
+            return JSONResponse(
+                {
+                    "id": f"up-{len(self.received)}",
+                    "object": "chat.completion" if endpoint == "chat/completions" else "text_completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [choice],
+                    "usage": usage,
+                }
+            )
+
+        paths = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+        return Starlette(routes=[Route(p, answer, methods=["POST"]) for p in paths])
+
+    def _vector(self, body: dict[str, Any]) -> Any:
+        if body.get("encoding_format") == "base64":  # what the openai client asks for by default
+            import base64
+            import struct
+
+            return base64.b64encode(struct.pack(f"<{len(self.VECTOR)}f", *self.VECTOR)).decode()
+        return self.VECTOR
+
+
+@pytest.fixture
+def recording_upstream() -> Iterator[tuple[RecordingUpstream, BackgroundServer]]:
+    upstream = RecordingUpstream()
+    with BackgroundServer(upstream.app()) as server:
+        yield upstream, server

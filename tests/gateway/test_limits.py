@@ -161,3 +161,37 @@ def test_gateway_answers_429_naming_the_budget(gateway) -> None:
         limited.chat.completions.create(model="chat", messages=MESSAGES, max_tokens=1)
         with pytest.raises(openai.RateLimitError, match="requests per minute"):
             limited.chat.completions.create(model="chat", messages=MESSAGES, max_tokens=1)
+
+
+def test_redis_calls_are_shared_and_a_settle_precedes_later_admissions(write_config, redis_prefix) -> None:
+    engine = open_gateway_database(load_gateway_config(write_config()))
+    one_at_a_time = RateRule("key:k", rpm=None, tpm=None, max_concurrency=1)
+    many = RateRule("team:t", rpm=1000, tpm=None, max_concurrency=None)
+
+    async def run() -> tuple[int, int]:
+        limiter = RedisLimiter(REDIS_URL, redis_prefix, engine, fail_open=False)
+        calls = 0
+        send = limiter._batches.call
+
+        async def counted(ops):
+            nonlocal calls
+            calls += 1
+            return await send(ops)
+
+        limiter._batches.call = counted
+        try:
+            # 50 requests arriving in one turn of the event loop: all queued before the call leaves.
+            await asyncio.gather(*(limiter.admit(_admission(i, [many])) for i in range(50)))
+            burst = calls
+            # A slot released (settled) and taken again at once: the settle goes first, in the same call.
+            for i in range(5):
+                adm = _admission(100 + i, [one_at_a_time])
+                await limiter.admit(adm)
+                await limiter.settle(adm, tokens=10, cost=0)
+            return burst, calls - burst
+        finally:
+            await limiter.close()
+
+    burst, sequential = asyncio.run(run())
+    assert burst == 1
+    assert sequential == 5  # each settle rode along with the next admission (the last one left at close)

@@ -90,7 +90,7 @@ def test_streaming_passes_chunks_and_costs_the_same_as_whole(gateway, upstream) 
 
 
 def test_errors_are_openai_shaped(gateway) -> None:
-    with gateway(max_body_bytes=2048) as gw:
+    with gateway(max_body_bytes=2048, max_header_bytes=2048) as gw:
         key = gw.key()
         with pytest.raises(openai.AuthenticationError) as no_key:
             gw.client("fmk_0123456789abcdef_wrong").chat.completions.create(model="chat", messages=MESSAGES)
@@ -107,6 +107,11 @@ def test_errors_are_openai_shaped(gateway) -> None:
             json={"model": "chat", "messages": [{"role": "user", "content": "x" * 4096}]},
         )
         assert big.status_code == 413 and big.json()["error"]["code"] == "body_too_large"
+        for path in ("/chat/completions", "/models"):  # the hot routes and FastAPI's alike
+            huge = httpx.post(
+                f"{gw.base_url}{path}", headers={"authorization": f"Bearer {key}", "x-pad": "p" * 3000}
+            )
+            assert huge.status_code == 431 and huge.json()["error"]["code"] == "headers_too_large"
         not_json = httpx.post(
             f"{gw.base_url}/chat/completions", headers={"authorization": f"Bearer {key}"}, content=b"{nope"
         )

@@ -116,3 +116,19 @@ def test_a_real_process_serves_until_interrupted(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "serving echo/e as 'echo/e' on http://127.0.0.1:" in err
+
+
+def test_the_server_module_needs_no_cli_and_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, fmops.serving.__main__\n"
+        "print([m for m in sys.modules if m.startswith(('fmops.cli', 'fmops.models', 'fastapi', 'uvicorn'))])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_server_module_shows_a_mistake_as_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "FMOPS_HOME": str(tmp_path)}
+    args = [sys.executable, "-m", "fmops.serving", f"hf/{tmp_path / 'nothing'}"]
+    out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, env=env)
+    assert out.returncode == 2 and "\nerror: hf:" in out.stderr and "Traceback" not in out.stderr

@@ -193,3 +193,70 @@ def test_review_by_clicking(browser: Any, console: LiveConsole, screens: Path) -
     assert page.locator("#judge-agreement").text_content().startswith("alpha")
     assert admin.problems() == []
     admin_context.close()
+
+
+@pytest.fixture(scope="module")
+def traffic_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveConsole]:
+    """A console whose store holds gateway traffic with stored answers (and no run folders)."""
+    from fmops.store import open_database
+    from tests.web.test_traffic import fill_traffic
+
+    state = tmp_path_factory.mktemp("web-traffic")
+    url = f"sqlite:///{state / 'fmops.sqlite'}"
+    fill_traffic(open_database(url))
+    settings = WebSettings(auth=True, admin_key=ADMIN_KEY, index_path=state / "index.sqlite", store_url=url)
+    yield from start_console(settings)
+
+
+def test_review_from_gateway_traffic_by_clicking(
+    browser: Any, traffic_console: LiveConsole, screens: Path
+) -> None:
+    url = traffic_console.url
+    admin_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    admin = _sign_in(admin_context, url, ADMIN_KEY)
+    page = admin.page
+    page.goto(f"{url}/review")
+    page.fill("#add-reviewer input[name=name]", "carol")
+    page.click("#add-reviewer button")
+    page.wait_for_selector("#new-key")
+    key = page.locator("#new-key .key").text_content().strip()
+    form = page.locator("#new-traffic-queue")
+    form.locator("input[name=name]").fill("live answers")
+    form.locator("input[name=model]").fill("qa")
+    form.locator("select[name=reviewers]").select_option(["carol"])
+    form.locator("input[name=size]").fill("3")
+    form.locator("input[name=seed]").fill("5")
+    form.locator("button").click()
+    page.wait_for_selector("#agreement")
+    queue_url = page.url
+    assert "0 / 3" in page.locator("#agreement").text_content()
+    assert page.locator("#queue-run").text_content().startswith("live-answers-")
+    screenshot(page, screens, "13-review-traffic-admin")
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    reviewer = _sign_in(context, url, key)
+    rpage = reviewer.page
+    rpage.goto(queue_url)
+    items = rpage.locator(".review-item")
+    assert items.count() == 3
+    assert all(
+        t.strip().startswith("answer ") for t in rpage.locator(".review-item .answer").all_text_contents()
+    )
+    for i in range(3):
+        item = rpage.locator(".review-item").nth(i)
+        item.locator("input[name=rating][value='5']").check()
+        item.locator("button").click()
+        rpage.wait_for_function(f"() => document.querySelectorAll('.review-item.done').length === {i + 1}")
+    screenshot(rpage, screens, "14-review-traffic-reviewer")
+    assert reviewer.problems() == [], reviewer.problems()
+    context.close()
+
+    # The result joins the snapshot run as a score, on the run's page.
+    page.goto(queue_url)
+    page.click("#queue-run")
+    page.wait_for_selector("#human-review-scores")
+    row = page.locator("#human-review-scores tbody tr").first.text_content()
+    assert "human_rating:live answers" in row and "1.000" in row
+    screenshot(page, screens, "15-traffic-run")
+    assert admin.problems() == [], admin.problems()
+    admin_context.close()

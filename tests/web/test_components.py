@@ -112,6 +112,11 @@ def test_a_team_sees_only_its_own_usage(state: dict[str, Any]) -> None:
     assert state["keys"]["red"] not in page
     admin = _client(state, ADMIN_KEY).get("/usage").text
     assert "model-red" in admin and "model-blue" in admin
+    # Latency percentiles per model from the ledger: red took 0, 60 and 120 s, blue 180 and 240 s.
+    latency = admin.split('id="latency"')[1].split("</table>")[0]
+    assert '<td>model-red</td><td class="num">60.000</td><td class="num">114.000</td>' in latency
+    assert '<td>model-blue</td><td class="num">210.000</td><td class="num">237.000</td>' in latency
+    assert "model-blue" not in page.split('id="latency"')[1].split("</table>")[0]
     revoked = state["keys"]["blue"][:-3] + "xyz"  # a wrong secret is no key
     settings_client = TestClient(
         create_app(
@@ -137,7 +142,11 @@ def test_a_team_sees_only_its_own_usage(state: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def console(state: dict[str, Any]) -> Iterator[LiveConsole]:
     rules = state["runs"].parent / "rules.yaml"
-    rules.write_text("latency_p95_s: 1.0\nerror_rate: 0.1\n", encoding="utf-8")
+    rules.write_text(
+        "latency_p95_s: 1.0\nerror_rate: 0.1\njudge: echo/judge\njudge_args: ['prefix=Score: 5. ']\n"
+        "interval_s: 3600\n",
+        encoding="utf-8",
+    )
     settings = WebSettings(
         monitor=rules,
         runs=[state["runs"]],
@@ -183,6 +192,7 @@ def test_component_pages_in_the_browser(console: LiveConsole, state: dict[str, A
             page.click("header >> text=Usage")
             assert set(charts_drawn(page)) == {"chart-cost"}
             assert page.locator("#usage tbody tr").count() == 2
+            assert page.locator("#latency tbody tr").count() == 2  # p50 and p95 per model
             screenshot(page, tmp_path, "10-usage")
 
             # A pipeline run (in this test's FMOPS_HOME, where the console looks): a gate on 5 records is
@@ -205,6 +215,9 @@ def test_component_pages_in_the_browser(console: LiveConsole, state: dict[str, A
             page.click("header >> text=Monitoring")
             assert page.locator("#health tbody tr").count() == 2
             assert "error rate 33.3% > SLO 10.0%" in page.locator("#alerts").text_content()
+            assert "judge score" in page.locator("#health thead").text_content()
+            page.wait_for_selector("#schedule")  # the console's own check ran at start (no webhook set)
+            assert "every 3600 s" in page.locator("#schedule").text_content()
             screenshot(page, tmp_path, "12-monitoring")
             assert watched.problems() == [], watched.problems()
         finally:

@@ -10,10 +10,23 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 
-from fmops.core.errors import BadInputError, FmopsError
+from fmops.core.errors import BadInputError, FieldError, FmopsError
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+#: How the CLI spells the engines' fields: an engine's FieldError names fields, the CLI shows its flags.
+FIELD_FLAGS = {
+    "dataset": "--dataset",
+    "data_config": "--data-config",
+    "model": "--model",
+    "model_args": "-M",
+    "prompt_template": "--prompt-template",
+    "num_records": "--num-records",
+    "on_bad_record": "--on-bad-record",
+    "executor": "--executor",
+    "ray_address": "--ray-address",
+}
 
 
 def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -24,7 +37,8 @@ def user_errors(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except FmopsError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            message = exc.spelled(FIELD_FLAGS) if isinstance(exc, FieldError) else str(exc)
+            typer.echo(f"error: {message}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)

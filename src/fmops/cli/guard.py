@@ -10,13 +10,19 @@ from typing import Annotated
 import typer
 
 from fmops.cli._common import DelayedProgress, user_errors
+from fmops.cli.guard_policies import app as policies_app
 
 app = typer.Typer(
     help="Guardrails: Bedrock-Guardrails-style policies (content, topics, words, PII, grounding), offline.",
     no_args_is_help=True,
 )
+app.add_typer(policies_app, name="policies")
 
-_SHIPPED_SETS = {"content": "content_eval.jsonl", "pii": "pii_eval.jsonl"}
+_SHIPPED_SETS = {
+    "content": "content_eval.jsonl",
+    "pii": "pii_eval.jsonl",
+    "grounding": "grounding_eval.jsonl",
+}
 
 
 def _source(value: str) -> str:
@@ -29,7 +35,10 @@ def _source(value: str) -> str:
 @app.command("check", no_args_is_help=True)
 @user_errors
 def check_command(
-    policy: Annotated[Path, typer.Argument(help="Policy YAML (Bedrock CreateGuardrail field names).")],
+    policy: Annotated[
+        Path,
+        typer.Argument(help="Policy YAML (Bedrock CreateGuardrail field names), or registry:NAME@ALIAS."),
+    ],
     text: Annotated[str | None, typer.Option("--text", "-t", help="Text to check ('-': read stdin).")] = None,
     source: Annotated[
         str, typer.Option(help="INPUT (a prompt) or OUTPUT (a model's answer).", callback=_source)
@@ -59,7 +68,9 @@ def check_command(
 @app.command("serve", no_args_is_help=True)
 @user_errors
 def serve_command(
-    policies: Annotated[list[Path], typer.Argument(help="Policy YAML files, served by their `name`.")],
+    policies: Annotated[
+        list[Path], typer.Argument(help="Policy YAML files (or registry:NAME@ALIAS), served by their `name`.")
+    ],
     host: Annotated[
         str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")
     ] = "127.0.0.1",
@@ -67,7 +78,8 @@ def serve_command(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve Bedrock's ApplyGuardrail API for POLICIES:
-    POST /guardrail/NAME/version/VERSION/apply (VERSION: the policy's version or DRAFT)."""
+    POST /guardrail/NAME/version/VERSION/apply (VERSION: the policy's version, a registry version's
+    number, or DRAFT)."""
     from fmops.core.errors import BadInputError, MissingDependencyError
     from fmops.guardrails import create_app, load_policy
 
@@ -97,11 +109,11 @@ def serve_command(
 @app.command("eval", no_args_is_help=True)
 @user_errors
 def eval_command(
-    policy: Annotated[Path, typer.Argument(help="Policy YAML to evaluate.")],
+    policy: Annotated[Path, typer.Argument(help="Policy YAML (or registry:NAME@ALIAS) to evaluate.")],
     dataset: Annotated[
         str,
         typer.Option(
-            help="Labelled JSON Lines (text, labels, entities, source), or a shipped set: content, pii."
+            help="Labelled JSON Lines (text, labels, entities, source), or a shipped set: content, pii, grounding."
         ),
     ],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the figures as JSON.")] = None,
@@ -117,7 +129,9 @@ def run_guard_eval(policy: Path, dataset: str | None, output: Path | None) -> No
     from fmops.guardrails import evaluate_policy, load_policy, read_dataset, shipped_file, write_evaluation
 
     if dataset is None:
-        raise BadInputError("give the labelled texts with --dataset FILE (or a shipped set: content, pii)")
+        raise BadInputError(
+            "give the labelled texts with --dataset FILE (or a shipped set: content, pii, grounding)"
+        )
     path = shipped_file(_SHIPPED_SETS[dataset]) if dataset in _SHIPPED_SETS else Path(dataset)
     loaded = load_policy(policy)
     for warning in loaded.warnings:
@@ -134,11 +148,14 @@ def run_guard_eval(policy: Path, dataset: str | None, output: Path | None) -> No
 @app.command("compare", no_args_is_help=True)
 @user_errors
 def compare_command(
-    policies: Annotated[list[Path], typer.Argument(help="Two or more policy YAML files (e.g. versions).")],
+    policies: Annotated[
+        list[Path],
+        typer.Argument(help="Two or more policy YAML files (e.g. versions) or registry:NAME@ALIAS."),
+    ],
     dataset: Annotated[
         str,
         typer.Option(
-            help="Labelled JSON Lines (text, labels, entities, source), or a shipped set: content, pii."
+            help="Labelled JSON Lines (text, labels, entities, source), or a shipped set: content, pii, grounding."
         ),
     ],
     output: Annotated[

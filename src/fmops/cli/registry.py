@@ -212,11 +212,18 @@ def render_entry(entry: EntryInfo, output_format: Format) -> None:
     typer.echo(f"{entry.kind} {entry.name} (aliases: {aliases})")
     rows = [("version", "status", "aliases", "what", "by", "at")]
     for v in entry.versions:
-        what = v.payload.get("spec") or _short(v.payload.get("template", ""))
+        what = v.payload.get("spec") or _short(v.payload.get("template", "")) or _policy_what(v.payload)
         rows.append(
             (str(v.version), v.status, ",".join(v.aliases) or "-", what, v.created_by, v.created_at[:19])
         )
     _table(rows)
+
+
+def _policy_what(payload: dict[str, Any]) -> str:
+    """A guardrail policy version in a few words: its text's sha256 and how much evidence it carries."""
+    if "sha256" not in payload:
+        return ""
+    return f"sha256 {payload['sha256'][:12]}, {len(payload.get('evidence', []))} comparison(s)"
 
 
 def render_audit(events: list[AuditEvent], output_format: Format) -> None:

@@ -23,10 +23,9 @@ from fmops.comparison._format import Comparison, RunFailure, write_comparison
 from fmops.comparison._suite import Suite, SuiteEvaluation, slug
 from fmops.core.errors import BadInputError, FmopsError
 from fmops.data import load_dataset
-from fmops.evaluation import EvalRun, evaluate, get_algorithm
-from fmops.evaluation.executors import Executor, get_executor, remember_model_spec
+from fmops.evaluation import EvalRun, dataset_plans, evaluate, get_algorithm
+from fmops.evaluation.executors import Executor, get_executor
 from fmops.evaluation.prompts import PromptTemplate
-from fmops.evaluation.run import _dataset_plans
 
 ProgressFn = Callable[[str], None]
 
@@ -158,9 +157,7 @@ def _one_line(exc: BaseException) -> str:
 def _open_model(name: str, args: Sequence[str] | None) -> Any:
     from fmops.models import get_model
 
-    model = get_model(name, list(args or []))
-    remember_model_spec(model, name, list(args or []))  # executor: workers build it from its spec
-    return model
+    return get_model(name, list(args or []))  # it carries its spec: Ray workers build their own
 
 
 def _preflight(suite: Suite, size: int | None) -> dict[str, set[str]]:
@@ -177,13 +174,13 @@ def _preflight(suite: Suite, size: int | None) -> dict[str, set[str]]:
 
 def _planned_ops(evaluation: SuiteEvaluation, size: int | None) -> set[str]:
     algo = get_algorithm(evaluation.algorithm, evaluation.config)
-    plans = _dataset_plans(algo, evaluation.dataset, None, evaluation.locations or None, with_model=True)
+    plans = dataset_plans(algo, evaluation.dataset, None, evaluation.locations or None, with_model=True)
     ops: set[str] = set()
     for plan in plans:
         data = load_dataset(
             plan.config,
             num_records=evaluation.num_records or size,
-            required_columns=algo.model_required_columns,
+            required_columns=plan.required_columns,
         )
         template = PromptTemplate(evaluation.prompt_template or plan.template)
         template.check_columns({*data.columns, "model_input"}, data.uri)

@@ -11,13 +11,15 @@ it as an experiment, and evaluate it against its base.
 
 Data formats: prompt/completion JSONL, chat `messages` JSONL, instruction records with a JumpStart-style
 template.json, raw text (`text` records or .txt files). Runs are stored in the fmops database
-(`fmops.store`); `--mlflow URI` also logs them to MLflow. Data-parallel: the same job under torchrun /
+(`fmops.store`); `--mlflow URI` also logs them to MLflow. The comparison with the base is
+`fmops.comparison`'s, reached through `FINETUNE_EVALUATORS` (this layer does not import the one above). Data-parallel: the same job under torchrun /
 accelerate launch, or on Ray Train workers (`run_finetune_on_ray`).
 """
 
 from fmops.customization._artifacts import FinetunedInfo, list_finetuned, read_finetuned
-from fmops.customization._base import BaseDefaults, defaults_for, resolve_base
+from fmops.customization._base import BaseDefaults, BaseInfo, defaults_for, resolve_base
 from fmops.customization._data import FORMATS, DataFormat, TrainingData, read_training_data
+from fmops.customization._evaluate import FINETUNE_EVALUATORS
 from fmops.customization._experiments import RunDetail, RunSummary, compare_runs, get_run, list_runs
 from fmops.customization._job import METHODS, FinetuneJob, Hyperparameters, Method, load_job, make_job
 from fmops.customization._ray import run_finetune_on_ray
@@ -25,10 +27,12 @@ from fmops.customization._replay import REPLAY_SOURCES
 from fmops.customization._train import FinetuneResult, Interrupted, run_finetune
 
 __all__ = [
+    "FINETUNE_EVALUATORS",
     "FORMATS",
     "METHODS",
     "REPLAY_SOURCES",
     "BaseDefaults",
+    "BaseInfo",
     "DataFormat",
     "FinetuneJob",
     "FinetuneResult",

@@ -40,6 +40,9 @@ class FinetunedInfo(BaseModel):
     merged: str | None = None
     created_at: str
     fmops_version: str
+    #: Prompted as its base is: plain prompts through the chat template, scoring after `start_token`.
+    chat: bool = False
+    start_token: str | None = None
 
     def model_folder(self, root: Path) -> Path | None:
         return root / self.merged if self.merged else None

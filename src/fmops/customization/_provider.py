@@ -1,49 +1,50 @@
 """`finetuned/NAME`: a model made by `fmops finetune`, usable wherever a model spec is (eval, compare,
 serve, models generate). An adapter loads on its base at run time (the adapter alone is stored); full or
-merged weights load as they are. Registered through the `fmops.providers` entry-point group.
+merged weights load as they are. It is prompted as its base was when it trained (chat template, scoring
+start token). Built on the models layer's public local-folder provider; registered through the
+`fmops.providers` entry-point group.
 """
 
 from __future__ import annotations
 
-import warnings
+from pathlib import Path
 from typing import Any
 
+from fmops.core.errors import BadInputError
 from fmops.customization._artifacts import model_dir, read_finetuned
-from fmops.models._providers.hf import HFModel
+from fmops.models import local_folder_provider
 
 
-class FinetunedModel(HFModel):
-    provider = "finetuned"
+def _folder(name: str) -> Path:
+    meta = read_finetuned(name)
+    return meta.model_folder(model_dir(name)) or Path(meta.base_folder)
 
-    def __init__(self, model: str, **args: Any) -> None:
-        meta = read_finetuned(model)
-        root = model_dir(model)
-        folder = meta.model_folder(root)
-        if folder is None:
-            args.setdefault("adapter", str(meta.adapter_folder(root)))
-            folder = meta.base_folder
-        super().__init__(str(folder), **args)
-        self.model = model
-        self.finetuned = meta
 
-    def _load_weights(self, transformers: Any, dtype: Any) -> Any:
-        with warnings.catch_warnings():  # PEFT asks transformers a deprecated question while loading
-            warnings.filterwarnings("ignore", category=FutureWarning)
-            return super()._load_weights(transformers, dtype)
+def _options(name: str) -> dict[str, Any]:
+    meta = read_finetuned(name)
+    options: dict[str, Any] = {}
+    if meta.model_folder(model_dir(name)) is None:
+        options["adapter"] = str(meta.adapter_folder(model_dir(name)))
+    if meta.chat:
+        options["chat"] = True
+    if meta.start_token:
+        options["start_token"] = meta.start_token
+    return options
 
-    def fingerprint_data(self) -> dict[str, Any]:
-        return {
-            **super().fingerprint_data(),
-            "finetuned": self.finetuned.name,
-            "run_id": self.finetuned.run_id,
-        }
 
-    @classmethod
-    def availability(cls, model: str, args: dict[str, Any]) -> str | None:
-        from fmops.core.errors import BadInputError
+def _identity(name: str) -> dict[str, Any]:
+    meta = read_finetuned(name)
+    return {"finetuned": meta.name, "run_id": meta.run_id}
 
-        try:
-            read_finetuned(model)
-        except BadInputError as exc:
-            return str(exc)
-        return HFModel.availability(".", {})
+
+def _unknown(name: str) -> str | None:
+    try:
+        read_finetuned(name)
+    except BadInputError as exc:
+        return str(exc)
+    return None
+
+
+finetuned_provider = local_folder_provider(
+    _folder, provider="finetuned", unknown=_unknown, options=_options, identity=_identity
+)

@@ -81,11 +81,20 @@ def _as_kind(prompt: str, completion: str, kind: Kind) -> dict[str, Any] | None:
 
 @REPLAY_SOURCES.register("zoo-corpus")
 def zoo_corpus(base: BaseInfo, n: int, kind: Kind, seed: int) -> list[dict[str, Any]]:
-    """Documents of the zoo's own corpus, without the new domain (what every zoo base learned)."""
-    from fmops.zoo import WORLD_SEED, training_pairs
+    """Documents of the zoo's own corpus, without the new domain (what every zoo base learned).
 
-    pairs = training_pairs(WORLD_SEED, new_domain=False)
+    Each document once (the corpus repeats its facts), those that state the most held-in facts first
+    (a subject's paragraph states all of its facts), the rest in a seeded random order: a replay of a
+    hundred records then reminds the model of every held-in fact, not of the fifth a random draw hits.
+    """
+    from fmops.zoo import WORLD_SEED, build_world, training_pairs
+
+    pairs = list(dict.fromkeys(training_pairs(WORLD_SEED, new_domain=False)))
     random.Random(seed).shuffle(pairs)
+    statements = [f.statement for f in build_world(WORLD_SEED).facts_of("heldin")]
+    pairs.sort(
+        key=lambda pair: -sum(s in pair[0] + pair[1] for s in statements)
+    )  # stable: ties stay shuffled
     records = [r for r in (_as_kind(p, c, kind) for p, c in pairs) if r is not None]
     return records[:n]
 

@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Literal
 
 from fmops.core.errors import BadInputError
+from fmops.core.registry import Registry
 from fmops.core.settings import fmops_home
 from fmops.data.world import WORLD_SEED
 
@@ -395,6 +396,12 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {d.name: d for d in (*_FMEVAL, *_W
 
 FMEVAL_DATASET_NAMES: tuple[str, ...] = tuple(d.name for d in _FMEVAL)
 
+#: Datasets by name (the one registry mechanism): the built-in ones, and plug-ins through the
+#: `fmops.datasets` entry points ("name = package.module:DATASET", a `BuiltinDataset`).
+DATASETS: Registry[BuiltinDataset] = Registry("built-in dataset", "fmops.datasets")
+for _dataset in BUILTIN_DATASETS.values():
+    DATASETS.register(_dataset.name, _dataset)
+
 
 # -------------------------------------------------------------------------------------------- lookup
 
@@ -405,14 +412,14 @@ def _key(name: str) -> str:
 
 def get_builtin(name: str) -> BuiltinDataset:
     """The built-in dataset called `name` (case and '-'/'_' do not matter); BadInputError otherwise."""
-    found = BUILTIN_DATASETS.get(name)
-    if found is not None:
-        return found
-    by_key = {_key(n): d for n, d in BUILTIN_DATASETS.items()}
+    if is_builtin(name):
+        return DATASETS.get(name)
+    names = [*BUILTIN_DATASETS, *(n for n in DATASETS.names() if n not in BUILTIN_DATASETS)]
+    by_key = {_key(n): n for n in names}
     found = by_key.get(_key(name))
     if found is not None:
-        return found
-    close = difflib.get_close_matches(name, list(BUILTIN_DATASETS), n=3)
+        return DATASETS.get(found)
+    close = difflib.get_close_matches(name, names, n=3)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise BadInputError(
         f"unknown built-in dataset {name!r}{hint} (see `fmops datasets list`; known: "
@@ -420,12 +427,17 @@ def get_builtin(name: str) -> BuiltinDataset:
     )
 
 
+def is_builtin(name: str) -> bool:
+    """Whether `name` is exactly a registered dataset's name (a path of that name is not meant)."""
+    return name in DATASETS.names()
+
+
 def builtin_datasets_for(eval_name: str, *, include_world: bool = False) -> list[BuiltinDataset]:
     """The built-in datasets an algorithm runs on when given none, in fmeval's order ([] when none).
 
     `include_world` appends the synthetic-world datasets in the same schemas.
     """
-    datasets = [BUILTIN_DATASETS[n] for n in FMEVAL_EVAL_DATASETS.get(eval_name, ())]
+    datasets = [DATASETS.get(n) for n in FMEVAL_EVAL_DATASETS.get(eval_name, ())]
     if include_world:
         datasets += [d for d in _WORLD if eval_name in d.algorithms]
     return datasets

@@ -34,6 +34,7 @@ from fmops.data._builtin_table import (
     _WORLD_WRITERS,
     BASE_ENV,
     BUILTIN_DATASETS,
+    DATASETS,
     FMEVAL_DATASET_NAMES,
     FMEVAL_EVAL_DATASETS,
     QA_BOOL_TEMPLATE,
@@ -48,6 +49,7 @@ from fmops.data._builtin_table import (
     BuiltinDataset,
     builtin_datasets_for,
     get_builtin,
+    is_builtin,
 )
 from fmops.data.world import WORLD_SEED
 
@@ -258,6 +260,7 @@ def write_sample_mirror(dest: Path) -> Path:
 __all__ = [
     "BASE_ENV",
     "BUILTIN_DATASETS",
+    "DATASETS",
     "FMEVAL_DATASET_NAMES",
     "FMEVAL_EVAL_DATASETS",
     "QA_BOOL_TEMPLATE",
@@ -275,6 +278,7 @@ __all__ = [
     "fetch_builtin",
     "first_record",
     "get_builtin",
+    "is_builtin",
     "read_record",
     "resolve_builtin",
     "verify_cached",

@@ -40,7 +40,7 @@ from typing import Any
 from fmops.core.errors import BadInputError, FmopsError, MissingDependencyError, RunError
 from fmops.core.settings import fmops_home
 from fmops.data.locations import one_line
-from fmops.data.sources import DataSource, LocalSource, open_source, register_scheme, uri_scheme
+from fmops.data.sources import DataSource, LocalSource, open_source, uri_scheme
 
 logger = logging.getLogger(__name__)
 
@@ -542,15 +542,6 @@ class RemoteSource(DataSource):
 def open_remote(uri: str) -> DataSource:
     """The DataSource opener for s3://, https:// and http:// (downloads, or reuses the cached copy)."""
     return RemoteSource(uri, cached_download(uri))
-
-
-def register() -> None:
-    """Make `open_source` (and so `load_dataset`) accept the remote schemes."""
-    for scheme in (*S3_SCHEMES, *HTTP_SCHEMES):
-        register_scheme(scheme, open_remote)
-
-
-register()
 
 
 # ------------------------------------------------------------------------------------------- upload

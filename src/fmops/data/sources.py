@@ -1,8 +1,8 @@
-"""Where dataset bytes come from. Readers only see a DataSource, so s3:// and https:// plug in here."""
+"""Where dataset bytes come from. Readers only see a DataSource, so s3://, https:// and plug-in schemes
+plug in here, through the `DATA_SOURCES` registry."""
 
 from __future__ import annotations
 
-import importlib
 import re
 import urllib.parse
 import urllib.request
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fmops.core.errors import BadInputError
+from fmops.core.registry import Registry
 
 
 class DataSource(ABC):
@@ -80,19 +81,16 @@ def _open_local(uri: str) -> DataSource:
     return LocalSource(uri, path)
 
 
-# scheme -> opener; s3/https register here and everything downstream stays the same.
-_OPENERS: dict[str, Callable[[str], DataSource]] = {"": _open_local, "file": _open_local}
-# Schemes whose module registers itself on first use, so that boto3/httpx load only when needed.
-_LAZY_SCHEMES: dict[str, str] = {
-    scheme: "fmops.data.remote" for scheme in ("s3", "s3n", "s3a", "http", "https")
-}
+#: Openers by URI scheme (the one registry mechanism; "" is a plain path). Remote schemes are registered
+#: by path, so boto3/httpx load only when such a URI is opened; plug-ins add schemes through the
+#: `fmops.data_sources` entry points ("scheme = package.module:opener", opener(uri) -> DataSource).
+DATA_SOURCES: Registry[Callable[[str], DataSource]] = Registry("dataset source", "fmops.data_sources")
+DATA_SOURCES.register("", _open_local)
+DATA_SOURCES.register("file", _open_local)
+for _scheme in ("s3", "s3n", "s3a", "http", "https"):
+    DATA_SOURCES.register(_scheme, "fmops.data.remote:open_remote")
 # Two or more letters, so that a Windows drive letter ("C:/data.jsonl") stays a path.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
-
-
-def register_scheme(scheme: str, opener: Callable[[str], DataSource]) -> None:
-    """Make `open_source` hand URIs with `scheme` to `opener`."""
-    _OPENERS[scheme.lower()] = opener
 
 
 def uri_scheme(uri: str) -> str:
@@ -106,13 +104,10 @@ def uri_scheme(uri: str) -> str:
 def open_source(uri: str) -> DataSource:
     """Open `uri`: a local path, file://, s3:// (s3n://, s3a://), https:// or http://."""
     scheme = uri_scheme(uri)
-    opener = _OPENERS.get(scheme)
-    if opener is None and scheme in _LAZY_SCHEMES:
-        importlib.import_module(_LAZY_SCHEMES[scheme])
-        opener = _OPENERS.get(scheme)
-    if opener is None:
+    if scheme not in DATA_SOURCES:
         raise BadInputError(
             f"{uri}: URI scheme '{scheme}://' is not supported yet "
             "(use a local path, file://, s3://, https:// or http://)"
         )
+    opener = DATA_SOURCES.get(scheme)
     return opener(uri)

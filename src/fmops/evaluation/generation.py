@@ -10,14 +10,33 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fmops.evaluation.algorithms import ModelCall
+from fmops.evaluation.algorithms import Algorithm, ModelCall
 
 if TYPE_CHECKING:
+    from fmops.evaluation.prompts import PromptTemplate
     from fmops.models import GenerateConfig, Model, ModelResult
 
 Record = dict[str, Any]
 #: Per record, what its calls cost: tokens, cost, latency of the main call, cache hits, errors.
 USAGE = "usage"
+
+
+def generate(
+    algo: Algorithm,
+    model: Model | None,
+    records: list[Record],
+    template: PromptTemplate | None,
+    gen_config: GenerateConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """The phase: the model's calls (when there is a model), then calls that depend on its outputs
+    (baselines, judges), each as one batch."""
+    if model is not None and template is not None:
+        plans = [algo.model_calls(record, template) for record in records]
+        run_calls(model, records, plans, gen_config, progress)
+    followups = algo.followup_calls(records)
+    if any(followups):
+        run_calls(model, records, followups, gen_config, progress)
 
 
 def run_calls(
@@ -31,7 +50,7 @@ def run_calls(
 
     Calls addressed to a helper model (a judge) go to that model, opened once for the whole phase.
     """
-    from fmops.core.errors import BadInputError
+    from fmops.core.errors import FieldError
     from fmops.models import get_model
 
     by_model: dict[tuple[str | None, tuple[str, ...]], list[tuple[int, ModelCall]]] = {}
@@ -51,24 +70,25 @@ def run_calls(
 
     for (spec, args), calls in by_model.items():
         if spec is None and model is None:
-            raise BadInputError("this algorithm needs a model (--model) to produce outputs")
+            raise FieldError("this algorithm needs a model ({model}) to produce outputs", "model")
         target = model if spec is None else get_model(spec, list(args))
         try:
-            results = asyncio.run(_call_model(target, calls, generate_config, report, (spec, args)))
+            results = asyncio.run(call_model(target, calls, generate_config, report, (spec, args)))
         finally:
             if spec is not None:
                 target.close()
         for (i, call), result in zip(calls, results, strict=True):
-            _put(records[i], call, result)
+            put_result(records[i], call, result)
 
 
-async def _call_model(
+async def call_model(
     model: Model,
     calls: Sequence[tuple[int, ModelCall]],
     generate_config: GenerateConfig,
     report: Callable[[tuple[Any, ...]], Callable[[int, int], None]],
     key: tuple[Any, ...],
 ) -> list[ModelResult]:
+    """One model's calls as batches (generate, score, fresh samples); the Ray model actors use it too."""
     from fmops.models import GenerateRequest, ScoreRequest
 
     def config_for(call: ModelCall) -> GenerateConfig:
@@ -120,7 +140,8 @@ async def _nothing() -> list[Any]:
     return []
 
 
-def _put(record: Record, call: ModelCall, result: ModelResult) -> None:
+def put_result(record: Record, call: ModelCall, result: ModelResult) -> None:
+    """Write a call's result (or error) and its usage into its record."""
     if call.prompt_key is not None:
         record[call.prompt_key] = call.text
     if call.model is not None:  # a helper model's calls are its own cost, kept apart

@@ -2,7 +2,9 @@
 
 Generation and scoring are separate phases: a run folder keeps every output, so `rescore` can apply
 another metric configuration without calling a model, and the model layer's response store makes an
-interrupted run resume without paying twice.
+interrupted run resume without paying twice. The engine checks every input once (through `plans`),
+plans the datasets, hands each to an executor (which runs `generation` then `scoring`), aggregates
+and writes the run folder.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import fmops
-from fmops.core.errors import BadInputError
+from fmops.core.errors import BadInputError, FieldError
 from fmops.core.results import EvalOutput
 from fmops.data import DataConfig, Dataset, load_dataset
 from fmops.evaluation.algorithms import ALGORITHMS, Algorithm, ScoredRecord, get_algorithm
-from fmops.evaluation.executors import Executor, get_executor, remember_model_spec
-from fmops.evaluation.generation import USAGE, run_calls
+from fmops.evaluation.executors import Executor, get_executor
+from fmops.evaluation.generation import USAGE
 from fmops.evaluation.manifest import (
     ManifestDataset,
     ManifestExecutor,
@@ -37,14 +39,18 @@ from fmops.evaluation.output import (
     records_file_name,
     write_run,
 )
+from fmops.evaluation.plans import (
+    SAMPLE_SEED,
+    bad_record_policy,
+    dataset_plans,
+    resolve_data_config,
+    sample_size,
+)
 from fmops.evaluation.prompts import PromptTemplate
+from fmops.evaluation.scoring import score_dataset
 
 if TYPE_CHECKING:
     from fmops.models import GenerateConfig, Model
-
-#: fmeval samples with pandas' random_state=1234; recorded in the manifest.
-SAMPLE_SEED = 1234
-_CHUNK = 1000
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -65,12 +71,6 @@ class EvalRun:
         return self.outputs[0]
 
 
-@dataclass
-class _DatasetPlan:
-    config: DataConfig
-    template: str | None
-
-
 def evaluate(
     algorithm: str | Algorithm,
     *,
@@ -80,11 +80,11 @@ def evaluate(
     data_config: DataConfig | str | Path | None = None,
     locations: Mapping[str, str] | None = None,
     config: Mapping[str, Any] | None = None,
-    num_records: int | Literal["all"] | None = None,
+    num_records: int | Literal["all"] | str | None = None,
     prompt_template: str | None = None,
     generate_config: GenerateConfig | Mapping[str, Any] | None = None,
     output: str | Path | None = None,
-    on_bad_record: Literal["fail", "skip"] = "fail",
+    on_bad_record: Literal["fail", "skip"] | str = "fail",
     progress: ProgressCallback | None = None,
     executor: str | Executor = "local",
     ray_address: str | None = None,
@@ -100,22 +100,25 @@ def evaluate(
     `executor` runs generation and scoring: "local" (in-process) or "ray" (on the cluster at
     `ray_address`; see `fmops.evaluation.executors`), with identical results.
     """
-    if output is not None:  # before any work: a bad -o must cost nothing
+    # Every input is checked here, once, before any work (a bad -o or option must cost nothing).
+    probe, make_algorithm = _algorithm_factory(algorithm, config)
+    if model is None and (model_args or prompt_template):
+        raise FieldError(
+            "{model_args} and {prompt_template} need {model}", "model_args", "prompt_template", "model"
+        )
+    if output is not None:
         check_output_location(output)
+    policy = bad_record_policy(on_bad_record)
+    size = sample_size(probe, num_records)
     remote_output = str(output) if output is not None and str(output).startswith("s3://") else None
     if remote_output is not None:  # run into a local staging folder, upload when done (fmeval's S3 save)
         from fmops.data.remote import run_staging_dir
 
         output = run_staging_dir(remote_output)
-    make_algorithm = _algorithm_factory(algorithm, config)
-    probe = make_algorithm()
-    sample_size = _sample_size(probe, num_records)
     owned_model = isinstance(model, str)
     the_model = _resolve_model(model, model_args, probe) if model is not None else None
-    if owned_model and the_model is not None:  # executor: workers build it from its spec
-        remember_model_spec(the_model, str(model), model_args)
     gen_config = _generate_config(generate_config)
-    plans = _dataset_plans(probe, dataset, data_config, locations, with_model=the_model is not None)
+    plans = dataset_plans(probe, dataset, data_config, locations, with_model=the_model is not None)
     runner = get_executor(executor, ray_address=ray_address)  # executor: start
 
     started = time.perf_counter()
@@ -127,11 +130,9 @@ def evaluate(
             template = PromptTemplate(prompt_template or plan.template) if the_model is not None else None
             data = load_dataset(
                 plan.config,
-                num_records=sample_size,
-                required_columns=algo.model_required_columns
-                if the_model is not None
-                else algo.required_columns,
-                on_bad_record=on_bad_record,
+                num_records=size,
+                required_columns=plan.required_columns,
+                on_bad_record=policy,
             )
             records = [dict(r) for r in data.records]
             algo.prepare(records)
@@ -144,7 +145,7 @@ def evaluate(
             rows = [output_record(r, s, algo.record_fields) for r, s in zip(records, scored, strict=True)]
             outputs.append(_eval_output(algo, data, records, scored, template, output, file_name))
             rows_by_file[file_name] = rows
-            dataset_entries.append(_dataset_entry(data, sample_size, template, runner.manifest_info(algo)))
+            dataset_entries.append(_dataset_entry(data, size, template, runner.manifest_info(algo)))
             skipped += data.skipped
     finally:
         if runner is not executor:  # executor: close the one made here
@@ -233,15 +234,17 @@ def _record_from_row(row: dict[str, Any], algo: Algorithm) -> dict[str, Any]:
 
 def _algorithm_factory(
     algorithm: str | Algorithm, config: Mapping[str, Any] | None
-) -> Callable[[], Algorithm]:
-    """Algorithms hold per-run state (perturbation RNG, labels): every dataset gets a fresh one."""
+) -> tuple[Algorithm, Callable[[], Algorithm]]:
+    """The algorithm (its name and config checked, once) and a factory of fresh copies: algorithms hold
+    per-run state (perturbation RNG, labels), so every dataset gets its own."""
     if isinstance(algorithm, Algorithm):
         if config:
             raise BadInputError("pass config options either in the Algorithm object or as `config`, not both")
-        cls, frozen = type(algorithm), algorithm.config
-        return lambda: cls(frozen)
-    get_algorithm(algorithm, dict(config or {}))  # validate once, up front
-    return lambda: get_algorithm(algorithm, dict(config or {}))
+        probe = type(algorithm)(algorithm.config)
+    else:
+        probe = get_algorithm(algorithm, dict(config or {}))
+    cls, frozen = type(probe), probe.config
+    return probe, lambda: cls(frozen)
 
 
 def _resolve_model(model: str | Model, model_args: Any, algo: Algorithm) -> Model:
@@ -249,10 +252,7 @@ def _resolve_model(model: str | Model, model_args: Any, algo: Algorithm) -> Mode
 
     the_model = get_model(model, model_args) if isinstance(model, str) else model
     assert isinstance(the_model, Model)
-    needs_scores = (
-        type(algo).model_calls is not Algorithm.model_calls and algo.eval_name == "prompt_stereotyping"
-    )
-    if needs_scores and not the_model.capabilities.score:
+    if algo.needs_model_scores and not the_model.capabilities.score:
         raise CapabilityError(
             f"{algo.eval_name} needs log-probabilities of given texts, and model {the_model.name} cannot score "
             "texts; use a model that can (local hf/zoo models, OpenAI-compatible completions with echo+logprobs) "
@@ -268,133 +268,6 @@ def _generate_config(value: GenerateConfig | Mapping[str, Any] | None) -> Genera
         return value
     # Greedy decoding by default: evaluations should be reproducible and their outputs cacheable.
     return GenerateConfig(**{"temperature": 0.0, **dict(value or {})})
-
-
-def _generate(
-    algo: Algorithm,
-    model: Model | None,
-    records: list[dict[str, Any]],
-    template: PromptTemplate | None,
-    gen_config: GenerateConfig,
-    progress: ProgressCallback | None,
-) -> None:
-    """The model's calls (when there is a model), then calls that depend on outputs (baselines, judges)."""
-    if model is not None and template is not None:
-        plans = [algo.model_calls(record, template) for record in records]
-        run_calls(model, records, plans, gen_config, progress)
-    followups = algo.followup_calls(records)
-    if any(followups):
-        run_calls(model, records, followups, gen_config, progress)
-
-
-def _dataset_plans(
-    algo: Algorithm,
-    dataset: str | Path | None,
-    data_config: DataConfig | str | Path | None,
-    locations: Mapping[str, str] | None,
-    *,
-    with_model: bool,
-) -> list[_DatasetPlan]:
-    if dataset is None and data_config is None:
-        if not with_model:
-            raise BadInputError("no dataset: pass --dataset PATH or a --data-config file with dataset_uri")
-        from fmops.data.builtin import builtin_datasets_for, resolve_builtin
-
-        builtins = builtin_datasets_for(algo.eval_name)
-        return [_DatasetPlan(resolve_builtin(b.name), b.default_prompt_template) for b in builtins]
-    if dataset is not None and str(dataset) in _builtin_names() and not Path(str(dataset)).exists():
-        from fmops.data.builtin import BUILTIN_DATASETS, resolve_builtin
-
-        return [
-            _DatasetPlan(
-                resolve_builtin(str(dataset)), BUILTIN_DATASETS[str(dataset)].default_prompt_template
-            )
-        ]
-    resolved = resolve_data_config(
-        algo, dataset=dataset, data_config=data_config, locations=locations, with_model=with_model
-    )
-    return [_DatasetPlan(resolved, None)]
-
-
-def _builtin_names() -> set[str]:
-    try:
-        from fmops.data.builtin import BUILTIN_DATASETS
-    except ImportError:
-        return set()
-    return set(BUILTIN_DATASETS)
-
-
-def resolve_data_config(
-    algo: Algorithm,
-    *,
-    dataset: str | Path | None,
-    data_config: DataConfig | str | Path | None,
-    locations: Mapping[str, str] | None,
-    with_model: bool = False,
-) -> DataConfig:
-    """Merge a DataConfig (object or JSON file), a dataset path and explicit locations into one DataConfig."""
-    if isinstance(data_config, str | Path):
-        base = DataConfig.from_json_file(Path(data_config)).model_dump(exclude_none=True)
-    elif isinstance(data_config, DataConfig):
-        base = data_config.model_dump(exclude_none=True)
-    else:
-        base = {}
-    if dataset is not None:
-        base["dataset_uri"] = str(dataset)
-        base.pop("dataset_mime_type", None)
-        base.setdefault("dataset_name", _dataset_name(str(dataset)))
-    if "dataset_uri" not in base:
-        raise BadInputError("no dataset: pass --dataset PATH or a --data-config file with dataset_uri")
-    base.setdefault("dataset_name", _dataset_name(base["dataset_uri"]))
-    for column, path in (locations or {}).items():
-        base[f"{column}_location"] = path
-    required = algo.model_required_columns if with_model else algo.required_columns
-    for column in required:
-        base.setdefault(f"{column}_location", column)
-    for column in algo.optional_columns:
-        if f"{column}_location" not in base and column != "category":
-            base[f"{column}_location"] = column
-    if with_model:  # the model produces the outputs; a model_output column in the data is not used
-        base.pop("model_output_location", None)
-    return DataConfig(**base)
-
-
-def _dataset_name(uri: str) -> str:
-    name = Path(uri.rstrip("/")).name
-    for suffix in (".jsonl", ".jsonlines", ".json", ".csv", ".parquet", ".pq"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name or "dataset"
-
-
-def _sample_size(algo: Algorithm, num_records: int | Literal["all"] | None) -> int | None:
-    if num_records is None:
-        return algo.default_num_records
-    if num_records == "all":
-        return None
-    if not isinstance(num_records, int) or num_records <= 0:
-        raise BadInputError(f"num_records must be a positive integer or 'all', got {num_records!r}")
-    return num_records
-
-
-def score_dataset(
-    algo: Algorithm, records: Sequence[dict[str, Any]], progress: ProgressCallback | None = None
-) -> list[ScoredRecord]:
-    """Score in chunks so a progress bar can follow. Records whose model call failed get that error."""
-    algo.prepare(records)
-    names = tuple(algo.score_names)
-    scored: list[ScoredRecord | None] = [None] * len(records)
-    ok = [i for i, r in enumerate(records) if not r.get("error")]
-    for i, record in enumerate(records):
-        if record.get("error"):
-            scored[i] = ScoredRecord(errors=dict.fromkeys(names, f"model call failed: {record['error']}"))
-    for start in range(0, len(ok), _CHUNK):
-        chunk = ok[start : start + _CHUNK]
-        for i, result in zip(chunk, algo.score_records([records[i] for i in chunk]), strict=True):
-            scored[i] = result
-        if progress is not None:
-            progress(min(start + _CHUNK, len(ok)), len(ok))
-    return [s for s in scored if s is not None]
 
 
 def _eval_output(

@@ -21,6 +21,7 @@ from fmops.gateway._config import (
     load_gateway_config,
 )
 from fmops.gateway._ledger import LedgerRow, LedgerWriter, insert_rows, replay
+from fmops.gateway._readers import VerifiedKey, latency_percentiles, read_ledger, verify_key
 from fmops.gateway._server import build_gateway, open_gateway_database, run_gateway
 from fmops.gateway._tenancy import CreatedKey, KeyInfo, TeamInfo, Tenancy
 from fmops.gateway._usage import DIMENSIONS, parse_since, usage
@@ -38,12 +39,16 @@ __all__ = [
     "RoutePrices",
     "TeamInfo",
     "Tenancy",
+    "VerifiedKey",
     "build_gateway",
     "insert_rows",
+    "latency_percentiles",
     "load_gateway_config",
     "open_gateway_database",
     "parse_since",
+    "read_ledger",
     "replay",
     "run_gateway",
     "usage",
+    "verify_key",
 ]

@@ -6,6 +6,7 @@ OpenAPI spec.
 """
 
 import contextlib
+import gc
 import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -14,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from fmops.core.errors import FmopsError, MissingDependencyError
+from fmops.gateway._asgi import GatewayASGI
 from fmops.gateway._keys import admin_key_matches
 from fmops.gateway._schemas import SCHEMAS
 from fmops.gateway._service import GatewayService
@@ -65,7 +67,8 @@ def _body_doc(schema: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def create_gateway_app(service: GatewayService) -> Any:
+def create_gateway_app(service: GatewayService, *, freeze_gc: bool = False) -> Any:
+    """The ASGI app; `freeze_gc` (a gateway process of its own) hides what start-up loaded from the GC."""
     try:
         from fastapi import FastAPI, Query, Request
         from fastapi.exceptions import RequestValidationError
@@ -78,6 +81,11 @@ def create_gateway_app(service: GatewayService) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         await service.start()
+        if freeze_gc:
+            # Everything loaded so far lives as long as the process: out of the collector's sight, a full
+            # collection scans only what requests allocate (tens of ms less at the tail, under load).
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -254,7 +262,7 @@ def create_gateway_app(service: GatewayService) -> Any:
         admin(request)
         return JSONResponse({"data": await run(service.tenancy.audit_log, limit)})
 
-    return app
+    return GatewayASGI(app, service, max_body, service.config.max_header_bytes)
 
 
 def _dims(by: str) -> list[str]:

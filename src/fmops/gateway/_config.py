@@ -44,6 +44,16 @@ class RoutePrices(Prices):
         return (self.input_per_1k or 0.0) / 1000, (self.output_per_1k or 0.0) / 1000
 
 
+class RouteCache(BaseModel):
+    """An opt-in cache of whole answers: the same request from the same team within `ttl_s`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ttl_s: float = Field(gt=0)
+    #: Per replica; the least recently used entry goes first.
+    max_entries: int = Field(default=1024, ge=1)
+
+
 class Deployment(BaseModel):
     """One replica a route sends to: any fmops model spec (`openai/NAME` with a base_url is passed through)."""
 
@@ -86,6 +96,8 @@ class Route(BaseModel):
     guardrail: Path | None = None
     #: The provider supports /v1/embeddings (OpenAI-compatible upstreams only).
     embeddings: bool = False
+    #: Answer repeated requests from memory (off unless given).
+    cache: RouteCache | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Route:
@@ -164,8 +176,13 @@ def load_gateway_config(path: str | Path) -> GatewayConfig:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "config"
         raise BadInputError(f"{path}: {field}: {first['msg']}") from None
-    # Relative guardrail paths are relative to the config file, not the working directory.
+    # Relative guardrail paths are relative to the config file, not the working directory; a policy
+    # source's reference (`registry:NAME@ALIAS`: a colon in its first part) is not a path.
     for route in config.routes:
-        if route.guardrail is not None and not route.guardrail.is_absolute():
+        if (
+            route.guardrail is not None
+            and not route.guardrail.is_absolute()
+            and ":" not in route.guardrail.parts[0]
+        ):
             route.guardrail = (path.parent / route.guardrail).resolve()
     return config

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import json
 import logging
 import time
 from collections import defaultdict
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, insert, select, update
 
+from fmops.gateway._json import dumps
 from fmops.gateway._tables import BudgetCounter, LedgerEntry
 from fmops.gateway._tenancy import BudgetRule, RateRule
 
@@ -213,51 +213,137 @@ class LocalLimiter:
 
 
 # -- Redis --------------------------------------------------------------------------------------------
-_ADMIT = """
-local checks = cjson.decode(ARGV[1])
-for i, c in ipairs(checks) do
-  if c.t == 'rate' then
-    local used = tonumber(redis.call('GET', c.k) or '0')
-    if c.n > 0 and (used + c.n > c.limit) and (c.strict == 1 or used > 0) then return {i, used} end
-  elseif c.t == 'conc' then
-    redis.call('ZREMRANGEBYSCORE', c.k, '-inf', c.stale)
-    if redis.call('ZCARD', c.k) >= c.limit then return {i, 0} end
-  else
-    local v = redis.call('HMGET', c.k, 'spent', 'reserved')
-    if not v[1] then return {-i, 0} end
-    if tonumber(v[1]) + tonumber(v[2] or '0') + c.n > c.limit then return {i, tonumber(v[1])} end
-  end
-end
-for i, c in ipairs(checks) do
-  if c.t == 'rate' then
-    redis.call('INCRBY', c.k, c.n)
-    redis.call('EXPIRE', c.k, 120)
-  elseif c.t == 'conc' then
-    redis.call('ZADD', c.k, c.now, c.id)
-    redis.call('EXPIRE', c.k, c.ttl)
-  else
-    redis.call('HINCRBY', c.k, 'reserved', c.n)
-  end
-end
-return {0, 0}
-"""
-
-_SETTLE = """
-local items = cjson.decode(ARGV[1])
-for _, c in ipairs(items) do
-  if c.t == 'rate' then
-    if redis.call('EXISTS', c.k) == 1 then redis.call('INCRBY', c.k, c.n) end
-  elseif c.t == 'conc' then
-    redis.call('ZREM', c.k, c.id)
-  else
-    if redis.call('EXISTS', c.k) == 1 then
-      redis.call('HINCRBY', c.k, 'reserved', -c.reserved)
-      redis.call('HINCRBY', c.k, 'spent', c.n)
+# One script call carries every operation queued on a replica since its last call, applied in order:
+# {"a": checks} admits a request (its result: 0 admitted, i > 0 check i refused, -i budget i unseeded),
+# {"s": items} settles one (result 0). Each admission is checked and taken atomically, as it was alone.
+_BATCH = """
+local function admit(checks)
+  for i, c in ipairs(checks) do
+    if c.t == 'rate' then
+      local used = tonumber(redis.call('GET', c.k) or '0')
+      if c.n > 0 and (used + c.n > c.limit) and (c.strict == 1 or used > 0) then return i end
+    elseif c.t == 'conc' then
+      redis.call('ZREMRANGEBYSCORE', c.k, '-inf', c.stale)
+      if redis.call('ZCARD', c.k) >= c.limit then return i end
+    else
+      local v = redis.call('HMGET', c.k, 'spent', 'reserved')
+      if not v[1] then return -i end
+      if tonumber(v[1]) + tonumber(v[2] or '0') + c.n > c.limit then return i end
     end
   end
+  for i, c in ipairs(checks) do
+    if c.t == 'rate' then
+      redis.call('INCRBY', c.k, c.n)
+      redis.call('EXPIRE', c.k, 120)
+    elseif c.t == 'conc' then
+      redis.call('ZADD', c.k, c.now, c.id)
+      redis.call('EXPIRE', c.k, c.ttl)
+    else
+      redis.call('HINCRBY', c.k, 'reserved', c.n)
+    end
+  end
+  return 0
 end
-return 0
+
+local function settle(items)
+  for _, c in ipairs(items) do
+    if c.t == 'rate' then
+      if redis.call('EXISTS', c.k) == 1 then redis.call('INCRBY', c.k, c.n) end
+    elseif c.t == 'conc' then
+      redis.call('ZREM', c.k, c.id)
+    else
+      if redis.call('EXISTS', c.k) == 1 then
+        redis.call('HINCRBY', c.k, 'reserved', -c.reserved)
+        redis.call('HINCRBY', c.k, 'spent', c.n)
+      end
+    end
+  end
+  return 0
+end
+
+local ops = cjson.decode(ARGV[1])
+local out = {}
+for j, op in ipairs(ops) do
+  if op.a then out[j] = admit(op.a) else out[j] = settle(op.s) end
+end
+return out
 """
+#: A settle with no admission queued behind it waits at most this long for company.
+_SETTLE_DELAY_S = 0.005
+
+
+class _Batches:
+    """Operations queued for Redis, sent as one script call at a time, in order.
+
+    While a call is in flight the next operations queue up and go together in the following call, so
+    under load many requests share one round trip; an idle replica sends an admission at once. Settles
+    ride along with the next admission (or leave within `_SETTLE_DELAY_S`), so a replica's settle always
+    reaches Redis before any admission it answered after it.
+    """
+
+    def __init__(self, call: Any, on_error: Any) -> None:
+        self.call = call
+        self.on_error = on_error
+        self.queue: list[tuple[dict[str, Any], asyncio.Future[int] | None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def submit(self, op: dict[str, Any], *, wait: bool) -> asyncio.Future[int] | None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int] | None = loop.create_future() if wait else None
+        self.queue.append((op, future))
+        if wait:
+            self._kick()
+        elif self._task is None and self._timer is None:
+            self._timer = loop.call_later(_SETTLE_DELAY_S, self._kick)
+        return future
+
+    def _kick(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            while self.queue:
+                batch, self.queue = self.queue, []
+                try:
+                    results = await self.call([op for op, _ in batch])
+                except Exception as exc:
+                    waiting = [f for _, f in batch if f is not None and not f.done()]
+                    for future in waiting:
+                        future.set_exception(exc)
+                    if not waiting:  # settles only: nobody waits for them but the log
+                        self.on_error(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=False):
+                    if future is not None and not future.done():
+                        future.set_result(int(result))
+        finally:
+            self._task = None
+
+    async def flush(self) -> None:
+        """Send everything queued now (shutdown)."""
+        while self.queue or self._task is not None:
+            if self._task is None:
+                self._kick()
+            task = self._task
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
+
+
+def _refusal(kind: str, what: Any, now: float) -> LimitExceeded:
+    if kind == "budget":
+        rule = what.rule
+        return LimitExceeded(f"{rule.period} budget (${rule.usd:g})", rule.scope, what.resets_at, budget=True)
+    resets = (int(now // 60) + 1) * 60
+    if kind == "rpm":
+        return LimitExceeded(f"requests per minute ({what.rpm})", what.scope, resets)
+    if kind == "tpm":
+        return LimitExceeded(f"tokens per minute ({what.tpm})", what.scope, resets)
+    return LimitExceeded(f"concurrent requests ({what.max_concurrency})", what.scope, int(now) + 1)
 
 
 class RedisLimiter:
@@ -278,8 +364,8 @@ class RedisLimiter:
         self.engine = engine
         self.fail_open = fail_open
         self.clock = clock
-        self._admit = self.redis.register_script(_ADMIT)
-        self._settle = self.redis.register_script(_SETTLE)
+        script = self.redis.register_script(_BATCH)
+        self._batches = _Batches(lambda ops: script(args=[dumps(ops)]), self._warn)
         self._last_warning = 0.0
 
     def _budget_key(self, c: BudgetCheck) -> str:
@@ -291,7 +377,8 @@ class RedisLimiter:
         now = self.clock()
         adm.minute = minute = int(now // 60)
         checks: list[dict[str, Any]] = []
-        labels: list[tuple[str, str, int, bool]] = []
+        #: What each check is, named only when one refuses (formatting is not free per request).
+        labels: list[tuple[str, Any]] = []
         for r in adm.rates:
             if r.rpm is not None:
                 checks.append(
@@ -303,7 +390,7 @@ class RedisLimiter:
                         "strict": 1,
                     }
                 )
-                labels.append((f"requests per minute ({r.rpm})", r.scope, (minute + 1) * 60, False))
+                labels.append(("rpm", r))
             if r.tpm is not None:
                 checks.append(
                     {
@@ -314,7 +401,7 @@ class RedisLimiter:
                         "strict": 0,
                     }
                 )
-                labels.append((f"tokens per minute ({r.tpm})", r.scope, (minute + 1) * 60, False))
+                labels.append(("tpm", r))
             if r.max_concurrency is not None:
                 checks.append(
                     {
@@ -327,18 +414,20 @@ class RedisLimiter:
                         "ttl": STALE_SLOT_S,
                     }
                 )
-                labels.append((f"concurrent requests ({r.max_concurrency})", r.scope, int(now) + 1, False))
+                labels.append(("conc", r))
         for c in adm.budgets:
             checks.append(
                 {"t": "budget", "k": self._budget_key(c), "n": adm.cost, "limit": round(c.rule.usd * NANO)}
             )
-            labels.append((f"{c.rule.period} budget (${c.rule.usd:g})", c.rule.scope, c.resets_at, True))
+            labels.append(("budget", c))
         if not checks:
             adm.admitted = True
             return
         try:
             for _ in range(len(adm.budgets) + 1):
-                index, _used = await self._admit(args=[json.dumps(checks)])
+                future = self._batches.submit({"a": checks}, wait=True)
+                assert future is not None
+                index = await future
                 if index < 0:  # a budget window not seen yet: seed it from the ledger, then retry
                     c = adm.budgets[-index - 1 - (len(checks) - len(adm.budgets))]
                     spent = await asyncio.to_thread(spent_in_window, self.engine, c.rule.scope, c.window)
@@ -348,8 +437,7 @@ class RedisLimiter:
                         await self.redis.expireat(key, c.resets_at + 86400)
                     continue
                 if index > 0:
-                    limit, scope, resets, is_budget = labels[index - 1]
-                    raise LimitExceeded(limit, scope, resets, budget=is_budget)
+                    raise _refusal(*labels[index - 1], now)
                 adm.admitted = True
                 return
         except (redis.RedisError, OSError) as exc:
@@ -359,8 +447,6 @@ class RedisLimiter:
             return
 
     async def settle(self, adm: Admission, tokens: int, cost: int) -> None:
-        import redis
-
         if not adm.admitted:
             return
         adm.admitted = False
@@ -374,12 +460,8 @@ class RedisLimiter:
                 items.append({"t": "conc", "k": f"{self.prefix}conc:{r.scope}", "id": adm.request_id})
         for c in adm.budgets:
             items.append({"t": "budget", "k": self._budget_key(c), "n": cost, "reserved": adm.cost})
-        if not items:
-            return
-        try:
-            await self._settle(args=[json.dumps(items)])
-        except (redis.RedisError, OSError) as exc:
-            self._warn(exc)
+        if items:  # off the request path: queued for the next call to Redis
+            self._batches.submit({"s": items}, wait=False)
 
     def _warn(self, exc: BaseException) -> None:
         now = time.monotonic()
@@ -389,5 +471,6 @@ class RedisLimiter:
             log.error("redis unreachable (%s): %s", exc, policy)
 
     async def close(self) -> None:
+        await self._batches.flush()
         await self.redis.aclose()
         await self.redis.connection_pool.disconnect()

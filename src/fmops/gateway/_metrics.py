@@ -1,8 +1,17 @@
-"""Prometheus metrics of one gateway process: requests, tokens, cost and latency per model and team."""
+"""Prometheus metrics of the gateway: requests, tokens, cost and latency per model and team.
+
+With several workers (`--workers N`), each is a process of its own and a scrape reaches only one of them:
+`run_gateway` then points prometheus_client's multiprocess mode at a fresh folder
+(PROMETHEUS_MULTIPROC_DIR), every worker writes its values there, and whichever worker answers
+/metrics adds up all of them.
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.1)
@@ -49,6 +58,7 @@ class GatewayMetrics:
             ("kind",),
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, ...]] = {}
 
     def observe(
         self,
@@ -60,18 +70,34 @@ class GatewayMetrics:
         cost: float,
         latency_s: float,
     ) -> None:
-        self.requests.labels(model, team, str(status)).inc()
+        children = self._children.get((model, team, status))
+        if children is None:  # labels() validates and hashes on every call: look each set up once
+            children = self._children[(model, team, status)] = (
+                self.requests.labels(model, team, str(status)),
+                self.tokens.labels(model, team, "input"),
+                self.tokens.labels(model, team, "output"),
+                self.cost.labels(model, team),
+                self.latency.labels(model, team),
+            )
+        requests, tokens_input, tokens_output, cost_usd, latency = children
+        requests.inc()
         if tokens_in:
-            self.tokens.labels(model, team, "input").inc(tokens_in)
+            tokens_input.inc(tokens_in)
         if tokens_out:
-            self.tokens.labels(model, team, "output").inc(tokens_out)
+            tokens_output.inc(tokens_out)
         if cost:
-            self.cost.labels(model, team).inc(cost)
-        self.latency.labels(model, team).observe(latency_s)
+            cost_usd.inc(cost)
+        latency.observe(latency_s)
 
     def render(self) -> tuple[bytes, str]:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+        if os.environ.get(MULTIPROC_ENV):  # every worker's values, summed
+            from prometheus_client.multiprocess import MultiProcessCollector
+
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 

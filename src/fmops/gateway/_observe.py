@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import logging.handlers
+import queue
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -23,14 +26,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _Deferred(logging.handlers.QueueHandler):
+    """Hands records to the writer thread as they are: formatting and writing happen there, not on the
+    request path (the stock QueueHandler formats in the caller, for records that cross processes)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
 def configure_logging(level: str = "info") -> None:
-    """JSON lines on stderr for the gateway's loggers (idempotent)."""
+    """JSON lines on stderr for the gateway's loggers, written by a thread of their own (idempotent)."""
     logger = logging.getLogger("fmops.gateway")
-    if any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+    if any(isinstance(h, _Deferred) for h in logger.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    logger.addHandler(handler)
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, handler)
+    listener.start()
+    atexit.register(listener.stop)  # what is queued is written before the process exits
+    logger.addHandler(_Deferred(records))
     logger.setLevel(level.upper())
     logger.propagate = False
 

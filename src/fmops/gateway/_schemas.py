@@ -7,11 +7,11 @@ document the bodies in the OpenAPI spec.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from fmops.gateway._json import loads
 from fmops.serving import APIError
 
 MAX_N = 16
@@ -88,7 +88,7 @@ SCHEMAS: dict[str, type[ChatBody] | type[CompletionBody] | type[EmbeddingBody]] 
 def parse(endpoint: str, raw: bytes) -> tuple[dict[str, Any], Any]:
     """(the body as sent, its validated view); every problem is an OpenAI-style 400 naming the field."""
     try:
-        data = json.loads(raw)
+        data = loads(raw)
     except RecursionError:
         raise APIError(400, "the request body is nested too deeply", code="invalid_json") from None
     except (ValueError, UnicodeDecodeError) as exc:

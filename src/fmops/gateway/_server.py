@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +34,12 @@ def _guardrail_loader() -> Any:
     return functools.lru_cache(maxsize=64)(load_policy)
 
 
-def build_gateway(config: GatewayConfig) -> Any:
-    """The ASGI app for `config`: deployments built (local models loaded), state opened, not yet started."""
+def build_gateway(config: GatewayConfig, *, own_process: bool = False) -> Any:
+    """The ASGI app for `config`: deployments built (local models loaded), state opened, not yet started.
+
+    `own_process`: the gateway is all this process runs (`fmops gateway`), so what it loads at start can
+    be frozen out of the garbage collector's sight.
+    """
     try:
         import aiohttp  # noqa: F401 - the upstream client
     except ImportError:
@@ -76,7 +84,7 @@ def build_gateway(config: GatewayConfig) -> Any:
         tracer=tracer,
         guardrails=_guardrail_loader(),
     )
-    return create_gateway_app(service)
+    return create_gateway_app(service, freeze_gc=own_process)
 
 
 def app_from_env() -> Any:
@@ -84,7 +92,7 @@ def app_from_env() -> Any:
     from fmops.gateway._observe import configure_logging
 
     configure_logging()
-    return build_gateway(load_gateway_config(os.environ[CONFIG_ENV]))
+    return build_gateway(load_gateway_config(os.environ[CONFIG_ENV]), own_process=True)
 
 
 def run_gateway(
@@ -115,6 +123,32 @@ def run_gateway(
     if workers > 1:
         os.environ[CONFIG_ENV] = str(Path(config_path).resolve())
         open_gateway_database(config)  # migrate once, before the workers race to
-        uvicorn.run("fmops.gateway._server:app_from_env", factory=True, workers=workers, **common)
+        with _multiprocess_metrics():
+            uvicorn.run("fmops.gateway._server:app_from_env", factory=True, workers=workers, **common)
         return
-    uvicorn.run(build_gateway(config), **common)
+    uvicorn.run(build_gateway(config, own_process=True), **common)
+
+
+@contextlib.contextmanager
+def _multiprocess_metrics() -> Iterator[None]:
+    """Workers share their Prometheus values through files in one folder (set before they start).
+
+    A folder given in PROMETHEUS_MULTIPROC_DIR is used and its stale value files removed (as
+    prometheus_client asks); otherwise a temporary one lives as long as the gateway.
+    """
+    from fmops.gateway._metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="fmops-gateway-metrics-")
+    os.environ[MULTIPROC_ENV] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(folder, ignore_errors=True)

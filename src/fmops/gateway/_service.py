@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from fmops.gateway._auth import KeyCache
+from fmops.gateway._cache import ResponseCache
 from fmops.gateway._config import GatewayConfig, Route
+from fmops.gateway._json import dumps, loads
 from fmops.gateway._ledger import LedgerRow, LedgerWriter
 from fmops.gateway._limits import NANO, Admission, Limiter, LimiterUnavailable, LimitExceeded, budget_checks
 from fmops.gateway._schemas import parse
@@ -59,6 +61,10 @@ class _Call:
     #: With a guardrail on the answer: checked once the stream is whole, before the row is recorded.
     output_guard: Any = None
     output_verdict: Any = None
+    #: The route's response cache and this request's key in it (cached routes, whole answers only).
+    cache: ResponseCache | None = None
+    cache_key: str | None = None
+    cache_hit: bool = False
 
 
 class GatewayService:
@@ -85,6 +91,9 @@ class GatewayService:
         self.tracer = tracer
         self.guardrails = guardrails
         self.routes = {r.name: r for r in config.routes}
+        self.caches = {
+            r.name: ResponseCache(r.cache.ttl_s, r.cache.max_entries) for r in config.routes if r.cache
+        }
         self.model_budgets: dict[str, list[BudgetRule]] = {}
         self._budgets_version: int | None = None
 
@@ -215,12 +224,25 @@ class GatewayService:
                     raise APIError(
                         400, _guarded_text(verdict) or "blocked by a guardrail", code="guardrail_intervened"
                     )
+                if verdict.action != "NONE":  # masked (ANONYMIZE): the deployment gets the masked prompt
+                    await asyncio.to_thread(_mask_request, body, call.endpoint, guard)
+                    if call.prompt is not None:
+                        call.prompt = _guarded_text(verdict)
             stream = bool(getattr(view, "stream", False))
             if stream:
                 body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+            outcome = None
+            call.cache = self.caches.get(route.name) if not stream else None
+            if call.cache is not None:
+                call.cache_key = call.cache.key(ctx.team_id, call.endpoint, body)
+                hit = call.cache.get(call.cache_key)
+                if hit is not None:
+                    call.cache_hit = True
+                    outcome = Outcome(Answer(200, hit[0]), hit[1], route.name)
             if self.metrics is not None:
                 self.metrics.overhead.observe(time.perf_counter() - call.started)
-            outcome = await self.router.call(route.name, call.endpoint, body, stream)
+            if outcome is None:
+                outcome = await self.router.call(route.name, call.endpoint, body, stream)
         except BaseException:
             await self.limiter.settle(call.admission, 0, 0)
             raise
@@ -245,6 +267,13 @@ class GatewayService:
         input_tokens = output_tokens = 0
         source: str | None = None
         response_text: str | None = None
+        if (
+            call.cache is not None
+            and call.cache_key is not None
+            and answer.status == 200
+            and not call.cache_hit
+        ):
+            call.cache.put(call.cache_key, body, outcome.deployment)
         if answer.status == 200:
             if "model" in body:
                 body["model"] = call.route.name
@@ -257,9 +286,13 @@ class GatewayService:
                     _replace_text(body, replaced, "content_filter" if verdict.blocked else None)
                     response_text = replaced
             input_tokens, output_tokens, source = self._usage(call, outcome, body.get("usage"), response_text)
-        cost = self._cost(call.prices, input_tokens, output_tokens) if answer.status == 200 else 0.0
+        # A cache hit spent nothing upstream: it is billed nothing (its tokens are still recorded).
+        billed = answer.status == 200 and not call.cache_hit
+        cost = self._cost(call.prices, input_tokens, output_tokens) if billed else 0.0
         headers = self._headers(call)
         headers["x-fmops-cost-usd"] = f"{cost:.9f}"
+        if call.cache is not None:
+            headers["x-fmops-cache"] = "hit" if call.cache_hit else "miss"
         if source is not None:
             headers["x-fmops-token-source"] = source
         error_type = answer.error_type or (_error_type(body) if answer.status != 200 else None)
@@ -278,7 +311,7 @@ class GatewayService:
         )
         assert call.admission is not None
         await self.limiter.settle(call.admission, input_tokens + output_tokens, round(cost * NANO))
-        return Reply(answer.status, json.dumps(body, separators=(",", ":")).encode(), headers=headers)
+        return Reply(answer.status, dumps(body), headers=headers)
 
     async def _stream(self, call: _Call, outcome: Outcome, wants_usage: bool) -> AsyncIterator[bytes]:
         """Pass events through as they arrive; bill from the usage chunk; record before the last event."""
@@ -430,7 +463,8 @@ class GatewayService:
         ctx = call.ctx
         done = time.time()
         store = ctx is not None and ctx.store_content
-        row = LedgerRow(
+        # Every field is ours and typed already: no validation on the request path.
+        row = LedgerRow.model_construct(
             request_id=call.rid,
             received_at=datetime.fromtimestamp(call.received, UTC),
             first_token_at=datetime.fromtimestamp(first_token, UTC) if first_token is not None else None,
@@ -453,6 +487,7 @@ class GatewayService:
             error_type=error_type,
             retries=outcome.retries if outcome else 0,
             fallback=outcome.fallback if outcome else None,
+            cache_hit=call.cache_hit,
             streamed=streamed,
             guardrail_interventions=call.guardrail_interventions,
             prompt=call.prompt if store else None,
@@ -504,7 +539,31 @@ class GatewayService:
                 first_token=None,
                 response=None,
             )
-        return Reply(exc.status, json.dumps(exc.body()).encode(), headers=headers)
+        return Reply(exc.status, dumps(exc.body()), headers=headers)
+
+
+def _mask_request(body: dict[str, Any], endpoint: str, guard: Any) -> None:
+    """Replace every text the request sends upstream with the guardrail's masked version, in place."""
+
+    def masked(text: Any) -> Any:
+        if not isinstance(text, str) or not text:
+            return text
+        verdict = guard.apply(text, source="INPUT")
+        return text if verdict.action == "NONE" else _guarded_text(verdict)
+
+    if endpoint == "chat/completions":
+        for message in body.get("messages") or []:
+            content = message.get("content")
+            if isinstance(content, list):
+                for part in content:
+                    if isinstance(part, dict) and "text" in part:
+                        part["text"] = masked(part["text"])
+            else:
+                message["content"] = masked(content)
+        return
+    field_name = "prompt" if endpoint == "completions" else "input"
+    value = body.get(field_name)
+    body[field_name] = [masked(v) for v in value] if isinstance(value, list) else masked(value)
 
 
 def _guarded_text(verdict: Any) -> str:
@@ -533,7 +592,7 @@ def _event_json(event: bytes) -> dict[str, Any] | None:
     for line in event.split(b"\n"):
         if line.startswith(b"data:"):
             try:
-                data = json.loads(line[5:])
+                data = loads(line[5:])
             except ValueError:
                 return None
             return data if isinstance(data, dict) else None

@@ -13,6 +13,9 @@ A streamed answer: `guard = StreamGuard(policy)`; `step = guard.feed(chunk)` rel
 masked) or ends with `step.blocked` (a result whose `text` is the blocked message); then `guard.finish()`.
 
 Detectors are pluggable through `DETECTORS` (entry-point group `fmops.guardrail_detectors`).
+Wherever a policy path goes, a policy source's reference does too (`POLICY_SOURCES`, entry-point group
+`fmops.policy_sources`): `load_policy("registry:NAME@production")` loads the version the registry's alias
+points at (`fmops guard policies register|promote`).
 
 For the CLI, imported on first use so that `import fmops.guardrails` stays cheap (no numpy, no fastapi):
 
@@ -30,6 +33,7 @@ from fmops.guardrails._apply import Policy, load_policy
 from fmops.guardrails._detectors import DETECTORS, ContentDetector, get_detector
 from fmops.guardrails._policy import PolicyConfig, parse_policy, read_policy
 from fmops.guardrails._result import GuardrailResult
+from fmops.guardrails._sources import POLICY_SOURCES, is_policy_reference
 from fmops.guardrails._stream import StreamGuard, StreamStep
 
 if TYPE_CHECKING:
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
         PairDifference,
         PolicyComparison,
         compare_policies,
+        policy_evidence,
         read_policy_comparison,
         write_policy_comparison,
     )
@@ -65,6 +70,7 @@ _LAZY = {
             "PairDifference",
             "PolicyComparison",
             "compare_policies",
+            "policy_evidence",
             "read_policy_comparison",
             "write_policy_comparison",
         ),
@@ -84,6 +90,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DETECTORS",
+    "POLICY_SOURCES",
     "ContentDetector",
     "Difference",
     "GuardrailEvaluation",
@@ -99,8 +106,10 @@ __all__ = [
     "create_app",
     "evaluate_policy",
     "get_detector",
+    "is_policy_reference",
     "load_policy",
     "parse_policy",
+    "policy_evidence",
     "read_dataset",
     "read_policy",
     "read_policy_comparison",

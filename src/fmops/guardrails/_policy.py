@@ -145,10 +145,12 @@ class DetectorChoice(_Strict):
 
 
 class Detectors(_Strict):
-    """fmops extension: which detector scores content filters (incl. prompt attack) and denied topics."""
+    """fmops extension: which detector scores content filters (incl. prompt attack), denied topics and
+    contextual grounding (`lexical` by default; its encoder for relevance follows `topics` unless given)."""
 
     content: DetectorChoice = DetectorChoice(name="minilm-static")
     topics: DetectorChoice = DetectorChoice(name="minilm-static")
+    grounding: DetectorChoice = DetectorChoice(name="lexical")
 
 
 class PolicyConfig(_Strict):

@@ -1,7 +1,8 @@
 """Real detectors for users who have them: Llama Guard behind an OpenAI-compatible endpoint, and detoxify.
 
 `llama-guard`: Llama Guard 3 (or any model answering in its format: "safe", or "unsafe" and a line of
-hazard codes) served by vLLM, TGI, Ollama, `fmops serve` or a hosted API. The text goes as the user turn
+hazard codes) served by vLLM, TGI, Ollama, `fmops serve` or a hosted API. (`guard-model`, in
+`_guard_model.py`, runs Llama Guard or ShieldGemma through any fmops model spec, a local HF folder included.) The text goes as the user turn
 (INPUT) or as the assistant turn after an empty user turn (OUTPUT). Hazard codes map to Bedrock's
 categories (`HAZARDS`); a flagged category scores 1.0, the rest 0.0. Unreachable endpoints are a RunError.
 
@@ -15,7 +16,9 @@ probabilities that fmops' strengths map back to the same levels.
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from collections.abc import Sequence
 
 from fmops.core.errors import RunError
@@ -75,22 +78,30 @@ class LlamaGuard:
             response = self._client.post(self._url, json=body)
             response.raise_for_status()
             answer = response.json()["choices"][0]["message"]["content"]
+            return parse_verdict(answer)
         except (httpx.HTTPError, KeyError, IndexError, ValueError, TypeError) as exc:
             raise RunError(f"llama-guard detector at {self._url}: {exc}") from exc
-        return parse_verdict(answer)
 
 
 def parse_verdict(answer: str) -> dict[str, float]:
-    """Scores from Llama Guard's answer; "unsafe" without a known code counts as MISCONDUCT."""
-    lines = [line.strip() for line in answer.strip().splitlines() if line.strip()]
+    """Scores from Llama Guard's answer: "safe", or "unsafe" then hazard codes (next line or same line,
+    comma- or space-separated); "unsafe" without a known code counts as MISCONDUCT. Anything else is a
+    ValueError: an unreadable verdict must not pass as safe."""
+    tokens = [t for t in re.split(r"[\s,]+", answer.strip()) if t]
+    first = tokens[0].lower().rstrip(".") if tokens else ""
+    if first not in ("safe", "unsafe"):
+        raise ValueError(f"not a Llama Guard verdict: {answer[:80]!r}")
     scores = dict.fromkeys(CATEGORIES, 0.0)
-    if not lines or lines[0].lower() != "unsafe":
+    if first == "safe":
         return scores
-    codes = [c.strip().upper() for c in (lines[1] if len(lines) > 1 else "").split(",")]
-    hits = [HAZARDS[c] for c in codes if c in HAZARDS] or ["MISCONDUCT"]
+    codes = list(itertools.takewhile(lambda t: _CODE.match(t) is not None, tokens[1:]))
+    hits = [HAZARDS[c.upper()] for c in codes if c.upper() in HAZARDS] or ["MISCONDUCT"]
     for category in hits:
         scores[category] = 1.0
     return scores
+
+
+_CODE = re.compile(r"^[Ss][0-9]{1,2}$")
 
 
 #: detoxify heads -> Bedrock content filter types.

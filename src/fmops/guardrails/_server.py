@@ -56,7 +56,9 @@ def create_app(policies: list[Policy]) -> Any:
         policy = by_name.get(identifier)
         if policy is None:
             raise HTTPException(404, f"no guardrail named {identifier!r}; serving: {', '.join(by_name)}")
-        if version not in ("DRAFT", policy.version):
+        # A registry version (`registry:NAME/N`) is also served as N: Bedrock's versions are numbers.
+        number = policy.version.rpartition("/")[2] if policy.version.startswith("registry:") else None
+        if version not in ("DRAFT", policy.version, number):
             raise HTTPException(
                 404, f"guardrail {identifier!r} is version {policy.version!r}, not {version!r}"
             )

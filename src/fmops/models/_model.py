@@ -125,6 +125,9 @@ class Model:
             :32
         ]
         self._state: _LoopState | None = None
+        #: The spec and arguments `get_model` built this model from, so another process (a Ray worker)
+        #: builds the same model with its own connections; None for a model made by hand.
+        self.built_from: tuple[str, dict[str, Any] | list[str]] | None = None
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -495,4 +498,7 @@ def get_model(
     api = get_provider(base.provider)(base.model, **merged)
     # A provider may know its own (e.g. illustrative) prices; models.yaml and the caller win.
     prices = prices or getattr(api, "default_prices", None)
-    return Model(api, name=name, store=store, limits=run_limits, prices=prices)
+    model = Model(api, name=name, store=store, limits=run_limits, prices=prices)
+    if isinstance(spec, str) and config is None:  # rebuildable elsewhere from the same words
+        model.built_from = (spec, dict(args) if isinstance(args, Mapping) else list(args or ()))
+    return model

@@ -50,6 +50,8 @@ def local_folder_provider(
     provider: str = "hf",
     prices: Callable[[str], Prices | None] | None = None,
     unknown: Callable[[str], str | None] | None = None,
+    options: Callable[[str], dict[str, Any]] | None = None,
+    identity: Callable[[str], dict[str, Any]] | None = None,
 ) -> ProviderFactory:
     """A provider for models that are plain Hugging Face folders found by name (e.g. fmops's own zoo).
 
@@ -57,7 +59,9 @@ def local_folder_provider(
     batching and scoring are the `hf` provider's. `provider` names the models' provider (it is part of
     their fingerprint), `prices(model_name)` gives their default prices, and `unknown(model_name)` says why a
     name is not a model (None if it is) without resolving it, for folders that are built on first use:
-    availability then checks the name and the `hf` provider's dependencies only. Register with
+    availability then checks the name and the `hf` provider's dependencies only. `options(model_name)`
+    gives the `hf` arguments the model takes unless the caller sets them (a LoRA `adapter` folder on a
+    base, `chat`, `start_token`), and `identity(model_name)` extra entries of its fingerprint. Register with
     `register_provider("zoo", local_folder_provider(zoo_folder, provider="zoo"))`.
     """
     made: list[type[ModelAPI]] = []  # the provider's class, built on first use (hf imports lazily)
@@ -69,7 +73,12 @@ def local_folder_provider(
             named = HFModel if provider == "hf" else type(f"{provider.title()}FolderModel", (HFModel,), {})
             named.provider = provider  # type: ignore[misc]
             made.append(named)
-        api = made[0](str(resolve(model)), **args)
+        folder = resolve(model)
+        if options is not None:
+            args = {**options(model), **args}
+        api = made[0](str(folder), **args)
+        if identity is not None:
+            api.fingerprint_extra = identity(model)
         if prices is not None:
             api.default_prices = prices(model)
         return api

@@ -9,18 +9,25 @@ aliases that move (promote, roll back) and an append-only audit log, kept in the
     reg.promote("qa", version.version, "production")
     get_model("registry:qa@production")  # any model spec place takes registry references
 
-Prompt templates work the same way (`prompt_catalog()`, `register_prompt`, `prompt:NAME@ALIAS`).
+Prompt templates work the same way (`prompt_catalog()`, `register_prompt`, `prompt:NAME@ALIAS`), and so
+do guardrail policies (`policy_registry()`, `register_policy` with `fmops guard compare` results as evidence;
+`fmops.guardrails.load_policy("registry:NAME@production")` finds them through the `fmops.policy_sources`
+entry point, so guardrails never imports the registry).
 """
 
 from __future__ import annotations
 
+import hashlib
 import string
 from typing import Any
+
+import yaml
 
 from fmops.core.errors import BadInputError
 from fmops.registry._mlflow import SyncReport, export_to_mlflow, import_from_mlflow
 from fmops.registry._resolve import (
     is_prompt_reference,
+    resolve_policy_source,
     resolve_prompt,
     resolve_prompt_template,
     resolve_registry_spec,
@@ -40,6 +47,8 @@ from fmops.registry._types import (
     EntryInfo,
     Lineage,
     ModelVersionSpec,
+    PolicyEvidence,
+    PolicyVersionSpec,
     PromptVersionSpec,
     VersionInfo,
 )
@@ -53,6 +62,11 @@ def model_registry(url: str | None = None) -> VersionedCatalog:
 def prompt_catalog(url: str | None = None) -> VersionedCatalog:
     """Registered prompt templates in the fmops database."""
     return VersionedCatalog("prompt", url)
+
+
+def policy_registry(url: str | None = None) -> VersionedCatalog:
+    """Registered guardrail policies in the fmops database."""
+    return VersionedCatalog("policy", url)
 
 
 def register_model(
@@ -99,6 +113,36 @@ def register_prompt(
     return prompt_catalog(url).register(name, payload.model_dump(), description=description, actor=actor)
 
 
+def register_policy(
+    name: str,
+    text: str,
+    *,
+    evidence: list[PolicyEvidence] | None = None,
+    source: str | None = None,
+    description: str | None = None,
+    actor: str | None = None,
+    url: str | None = None,
+) -> VersionInfo:
+    """Register the next (immutable) version of policy `name` holding the policy file's `text`.
+
+    The registry checks only that the text is a YAML mapping: the policy's own validation lives in
+    fmops.guardrails (`parse_policy`), which callers run first (`fmops guard policies register` does).
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise BadInputError(f"policy {name!r}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"policy {name!r}: a policy is a mapping of CreateGuardrail fields")
+    payload = PolicyVersionSpec(
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        source=source,
+        evidence=evidence or [],
+    )
+    return policy_registry(url).register(name, payload.model_dump(), description=description, actor=actor)
+
+
 def _checked_card(card: dict[str, Any]) -> dict[str, Any]:
     """A model card in the catalog's format (validated), as JSON-ready data."""
     from pydantic import ValidationError
@@ -129,6 +173,8 @@ __all__ = [
     "EntryInfo",
     "Lineage",
     "ModelVersionSpec",
+    "PolicyEvidence",
+    "PolicyVersionSpec",
     "PromptVersionSpec",
     "RegistryConflictError",
     "SyncReport",
@@ -141,9 +187,12 @@ __all__ = [
     "is_prompt_reference",
     "model_registry",
     "parse_reference",
+    "policy_registry",
     "prompt_catalog",
     "register_model",
+    "register_policy",
     "register_prompt",
+    "resolve_policy_source",
     "resolve_prompt",
     "resolve_prompt_template",
     "resolve_registry_spec",

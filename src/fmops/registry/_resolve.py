@@ -1,7 +1,8 @@
-"""`registry:NAME@ALIAS` / `registry:NAME/VERSION` model specs and `prompt:NAME@ALIAS` prompt templates.
+"""`registry:NAME@ALIAS` / `registry:NAME/VERSION` model specs and guardrail policies, and
+`prompt:NAME@ALIAS` prompt templates.
 
-The model layer finds `resolve_registry_spec` through the `fmops.spec_resolvers` entry point, so models/
-never imports the registry.
+The model layer finds `resolve_registry_spec` through the `fmops.spec_resolvers` entry point, and
+guardrails find `resolve_policy_source` through `fmops.policy_sources`, so neither imports the registry.
 """
 
 from __future__ import annotations
@@ -39,3 +40,10 @@ def resolve_prompt_template(template: str) -> str:
     if not is_prompt_reference(template):
         return template
     return resolve_prompt(template)[1].template
+
+
+def resolve_policy_source(reference: str) -> tuple[str, str]:
+    """`NAME@ALIAS`, `NAME/VERSION` or `NAME` (the part after `registry:`) -> (the registered policy text,
+    the version label `registry:NAME/VERSION` that results and intervention logs carry)."""
+    version = VersionedCatalog("policy").resolve(reference)
+    return version.policy_spec().text, f"registry:{version.name}/{version.version}"

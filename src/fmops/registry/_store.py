@@ -1,4 +1,4 @@
-"""Versioned, aliased entries (models and prompts) in the fmops database, every change audited.
+"""Versioned, aliased entries (models, prompts, guardrail policies) in the fmops database, every change audited.
 
 Versions are immutable once registered; only their approval status changes. Aliases move: each move is an
 alias event, and rollback replays those events as a stack (promote pushes, rollback pops). Alias moves are
@@ -369,7 +369,7 @@ class VersionedCatalog:
 
     @property
     def _cli(self) -> str:
-        return "registry" if self.kind == "model" else "prompts"
+        return {"model": "registry", "prompt": "prompts", "policy": "guard policies"}[self.kind]
 
     def _version(self, s: Session, entry: EntryRow, version: int | None) -> VersionRow:
         query = select(VersionRow).where(VersionRow.entry_id == entry.id)

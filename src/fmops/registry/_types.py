@@ -1,4 +1,4 @@
-"""The registry's typed records: what a model or prompt version holds, and what the registry reports."""
+"""The registry's typed records: what a model, prompt or guardrail policy version holds, and what the registry reports."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["model", "prompt"]
+Kind = Literal["model", "prompt", "policy"]
 ApprovalStatus = Literal["PendingManualApproval", "Approved", "Rejected"]
 APPROVAL_STATUSES: tuple[ApprovalStatus, ...] = ("PendingManualApproval", "Approved", "Rejected")
 
@@ -46,6 +46,32 @@ class PromptVersionSpec(BaseModel):
     notes: str | None = None
 
 
+class PolicyEvidence(BaseModel):
+    """What judged a policy version: a `fmops guard compare` result (policy_comparison.json), summarised."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    comparison: str  # the file, as given when registering
+    sha256: str  # of that file, so the evidence cannot change under the version
+    dataset: str
+    records: int
+    #: This version's micro-averaged figures in that comparison (precision, recall, f1, fpr).
+    micro: dict[str, float | None] = Field(default_factory=dict)
+    #: Per compared policy: the names (categories, entity types, micro) where the pair differs beyond noise.
+    beyond_noise: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class PolicyVersionSpec(BaseModel):
+    """A guardrail policy version: the policy file's text (immutable), its sha256 and its evidence."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    sha256: str
+    source: str | None = None  # where it was registered from
+    evidence: list[PolicyEvidence] = Field(default_factory=list)
+
+
 class VersionInfo(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -64,6 +90,9 @@ class VersionInfo(BaseModel):
 
     def prompt_spec(self) -> PromptVersionSpec:
         return PromptVersionSpec.model_validate(self.payload)
+
+    def policy_spec(self) -> PolicyVersionSpec:
+        return PolicyVersionSpec.model_validate(self.payload)
 
 
 class EntryInfo(BaseModel):

@@ -5,10 +5,12 @@ those components are installed), served by `fmops web`.
     serve(WebSettings(runs=[Path("runs")]))          # what `fmops web --runs runs` does
 
 Run folders are indexed into a SQLite cache under FMOPS_HOME (`RunIndex`) so large runs page quickly;
-review queues and answers live in the fmops store (migration branch `review`). `human_scores` gives a run's
-review results as scores, and `HumanReviewGate` (`_gate.py`), a pipeline step, gates on them; `cohen_kappa` and `krippendorff_alpha` are the agreement statistics the review pages show.
-With `--monitor RULES.yaml` a Monitoring page checks the gateway's traffic against SLOs, toxicity and drift
-from the evaluation baseline, and alerts a webhook.
+review queues (from a run, or from a seeded sample of gateway traffic kept as a snapshot run) and answers
+live in the fmops store (migration branch `review`). `human_scores` gives a run's review results as scores,
+and the `human_review` pipeline step (`_gate.py`) gates on them; `cohen_kappa` and `krippendorff_alpha` are
+the agreement statistics the review pages show. With `--monitor RULES.yaml` a Monitoring page checks the
+gateway's traffic against SLOs, toxicity, an online judge score and drift from the evaluation baseline, and
+alerts a webhook (on a schedule with `interval_s`).
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@ pages (one router per area)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -27,6 +29,7 @@ from fmops.web._auth import (
     new_csrf_token,
 )
 from fmops.web._index import RunIndex
+from fmops.web._schedule import AlertSchedule
 from fmops.web._settings import PACKAGE, Console, WebSettings, script_json
 
 #: Everything is served from this origin; plotly needs inline styles, nothing needs inline scripts.
@@ -51,7 +54,10 @@ def create_app(
     """The console for `settings` (its run folders indexed now, reporting to `progress`; the store opened
     on first use)."""
     settings.check()
-    index = index or RunIndex(settings.resolved_index_path(), settings.runs)
+    # Snapshots of sampled gateway traffic (review queues) are run folders too.
+    index = index or RunIndex(
+        settings.resolved_index_path(), [*settings.runs, settings.resolved_traffic_dir()]
+    )
     index.refresh(progress)
     templates = Jinja2Templates(directory=str(PACKAGE / "templates"))
     templates.env.filters["script_json"] = script_json
@@ -64,7 +70,19 @@ def create_app(
         if team is not None:
             resolvers.append(team)
 
-    app = FastAPI(title="fmops console", docs_url=None, redoc_url=None, openapi_url=None)
+    console.schedule = _schedule(console)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(console.schedule.run()) if console.schedule is not None else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    app = FastAPI(title="fmops console", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.console = console
 
     @app.middleware("http")
@@ -145,6 +163,25 @@ def create_app(
     app.include_router(review_router)
     app.include_router(extra_router)
     return app
+
+
+def _schedule(console: Console) -> AlertSchedule | None:
+    """The monitoring loop when the rules file asks for one (`interval_s`); the rules are checked now, so a
+    mistake in them stops the start with a one-line error."""
+    if console.settings.monitor is None:
+        return None
+    from fmops.web._monitor import ModelHealth, MonitorRules, check, load_rules
+
+    path = console.settings.monitor
+    rules = load_rules(path)
+    if rules.interval_s is None:
+        return None
+
+    def run_check() -> tuple[MonitorRules, list[ModelHealth]]:
+        current = load_rules(path)
+        return current, check(console.engine(), current)
+
+    return AlertSchedule(run_check, interval_s=rules.interval_s)
 
 
 def render(request: Request, template: str, context: dict[str, object], status_code: int = 200) -> Response:

@@ -12,7 +12,6 @@ import hmac
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -80,25 +79,17 @@ def admin_resolver(admin_key: str) -> KeyResolver:
 
 def gateway_team_resolver(engine: Callable[[], Any]) -> KeyResolver | None:
     """Team keys of the gateway (`fmk_...`), when `fmops.gateway` is installed: the key's team, unless the
-    key is unknown, revoked or expired."""
+    key is unknown, revoked or expired (the gateway's own check, `verify_key`)."""
     try:
-        from fmops.gateway import Tenancy
-
-        # The gateway's key format and salted-hash check (it exports no verifier of its own yet).
-        from fmops.gateway._keys import secret_matches, split_key
+        from fmops.gateway import verify_key
     except ImportError:
         return None
 
     def resolve(key: str) -> Identity | None:
-        parts = split_key(key)
-        if parts is None:
+        verified = verify_key(engine(), key)
+        if verified is None:
             return None
-        context = Tenancy(engine()).key_context(parts[0])
-        if context is None or context.revoked or not secret_matches(context.salt, context.hash, parts[1]):
-            return None
-        if context.expires_at is not None and context.expires_at <= datetime.now(UTC):
-            return None
-        return Identity(name=context.team, role="team", team=context.team_id)
+        return Identity(name=verified.team, role="team", team=verified.team_id)
 
     return resolve
 

@@ -1,8 +1,9 @@
 """A pipeline gate on human review: a run passes when its reviewers' score reaches a threshold.
 
-Meant to be the `human_review` step type, registered through the `fmops.pipeline_steps` entry-point group
-(`human_review = "fmops.web._gate:HumanReviewGate"` in pyproject.toml, with the published pipeline schema
-regenerated):
+The `human_review` step type, registered through fmops' own `fmops.pipeline_steps` entry point
+(`human_review = "fmops.web._gate:HumanReviewGate"` in pyproject.toml): pipelines sit below the console and
+never import it. After changing its parameters, regenerate the published schema
+(`fmops.pipelines._schema.write_published_schema()`; a test compares them):
 
     - id: people
       type: human_review

@@ -11,7 +11,10 @@ Rules come from a YAML file (`fmops web --monitor rules.yaml`):
     max_toxicity: 0.2
     baselines: {qa: runs/qa-toxicity}   # gateway model -> a toxicity evaluation run folder
     drift_alpha: 0.05
+    judge: openai/gpt-4o-mini   # any fmops model spec: an online judge score of the same answers
+    min_judge_score: 0.5        # mean normalized judge score (0..1) below this fires
     webhook: http://127.0.0.1:9000/alerts
+    interval_s: 300             # the console checks on its own this often and alerts the webhook
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from fmops.core.errors import BadInputError
 
@@ -41,6 +44,13 @@ class MonitorRules(BaseModel):
     baselines: dict[str, Path] = Field(default_factory=dict)
     drift_alpha: float = Field(default=0.05, gt=0, lt=1)
     webhook: str | None = None
+    #: A judge model (any fmops model spec, `judge_args` its `-M` arguments) scoring the sampled answers.
+    judge: str | None = None
+    judge_args: list[str] = Field(default_factory=list)
+    judge_rubric: str | None = None
+    min_judge_score: float | None = Field(default=None, ge=0, le=1)
+    #: Seconds between the console's own checks (each one alerts the webhook); leave out: no schedule.
+    interval_s: float | None = Field(default=None, gt=0)
 
 
 class ModelHealth(BaseModel):
@@ -55,9 +65,16 @@ class ModelHealth(BaseModel):
     scored: int
     toxicity: float | None
     guardrail_interventions: int
+    #: Mean normalized judge score (0..1) of the answers the judge could grade, and how many it could not.
+    judge_score: float | None = None
+    judged: int = 0
+    judge_failures: int = 0
     baseline_toxicity: float | None = None
     drift_p_value: float | None = None
     alerts: list[str] = Field(default_factory=list)
+    #: The rule behind each alert, in the same order ("latency", "errors", "toxicity", "drift", "judge"):
+    #: what tells an alert that keeps firing from a new one.
+    fired: list[str] = Field(default_factory=list)
 
 
 def load_rules(path: Path) -> MonitorRules:
@@ -80,19 +97,19 @@ def load_rules(path: Path) -> MonitorRules:
 
 def check(engine: Engine, rules: MonitorRules, now: datetime | None = None) -> list[ModelHealth]:
     """Measure every model seen in the window and apply the rules."""
+    from fmops.gateway import read_ledger
+
     now = now or datetime.now(UTC)
-    rows = _ledger(engine, now - timedelta(hours=rules.window_hours))
     by_model: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
+    for row in read_ledger(engine, since=now - timedelta(hours=rules.window_hours)):
         by_model[row.model or "?"].append(row)
     detector = None
     health = []
     for model, entries in sorted(by_model.items()):
-        latencies = [(_aware(r.done_at) - _aware(r.received_at)).total_seconds() for r in entries]
+        latencies = [(r.done_at - r.received_at).total_seconds() for r in entries]
         errors = sum(1 for r in entries if r.status >= 400)
-        stored = [r.response for r in sorted(entries, key=lambda r: _aware(r.received_at)) if r.response][
-            -rules.sample :
-        ]
+        sampled = [r for r in entries if r.response][-rules.sample :]  # rows come oldest first
+        stored = [r.response for r in sampled]
         values: list[float] = []
         if stored:
             if detector is None:
@@ -111,34 +128,77 @@ def check(engine: Engine, rules: MonitorRules, now: datetime | None = None) -> l
             toxicity=float(np.mean(values)) if values else None,
             guardrail_interventions=sum(r.guardrail_interventions or 0 for r in entries),
         )
+        if rules.judge and sampled:
+            grades = judge_answers(rules, [(r.prompt, r.response) for r in sampled])
+            graded = [g for g in grades if g is not None]
+            item.judged, item.judge_failures = len(graded), len(grades) - len(graded)
+            item.judge_score = float(np.mean(graded)) if graded else None
         baseline = rules.baselines.get(model)
         if baseline is not None and values:
             reference = _baseline_values(baseline, rules.toxicity_score)
             if reference:
                 item.baseline_toxicity = float(np.mean(reference))
                 item.drift_p_value = permutation_p_value(values, reference)
-        item.alerts = _alerts(item, rules)
+        fired = _alerts(item, rules)
+        item.fired, item.alerts = [rule for rule, _ in fired], [text for _, text in fired]
         health.append(item)
     return health
 
 
-def _alerts(item: ModelHealth, rules: MonitorRules) -> list[str]:
+def judge_answers(rules: MonitorRules, answers: list[tuple[str | None, str]]) -> list[float | None]:
+    """The judge's normalized score (0..1) of each (prompt, answer), None where it gave no verdict. The same
+    prompt and verdict parsing as the `judge` evaluation, so online and offline scores compare; calls go
+    through the response store, so an answer already judged costs nothing at the next check."""
+    from fmops.evaluation.algorithms.judge import JUDGE_ERROR, NORMALIZED, VERDICTS, Judge, JudgeConfig
+    from fmops.models import GenerateConfig, GenerateRequest, get_model
+
+    options: dict[str, Any] = {"judge_model": rules.judge, "judge_model_args": rules.judge_args}
+    if rules.judge_rubric:
+        options["rubric"] = rules.judge_rubric
+    judge = Judge(JudgeConfig(**options))
+    records: list[dict[str, Any]] = [{"model_input": p or "", "model_output": a} for p, a in answers]
+    config = GenerateConfig(max_tokens=judge.config.judge_max_tokens)
+    model = get_model(str(rules.judge), rules.judge_args)
+    try:
+        results = model.generate_sync(
+            [GenerateRequest(prompt=judge.judge_prompts(r)[0], config=config) for r in records]
+        )
+    finally:
+        model.close()
+    for record, result in zip(records, results, strict=True):
+        record[VERDICTS], record[JUDGE_ERROR] = [result.text], result.error
+    return [scored.scores.get(NORMALIZED) for scored in judge.score_records(records)]
+
+
+def _alerts(item: ModelHealth, rules: MonitorRules) -> list[tuple[str, str]]:
     fired = []
     if (
         rules.latency_p95_s is not None
         and item.latency_p95_s is not None
         and item.latency_p95_s > rules.latency_p95_s
     ):
-        fired.append(f"{item.model}: latency p95 {item.latency_p95_s:.2f} s > SLO {rules.latency_p95_s} s")
+        text = f"{item.model}: latency p95 {item.latency_p95_s:.2f} s > SLO {rules.latency_p95_s} s"
+        fired.append(("latency", text))
     if rules.error_rate is not None and item.error_rate > rules.error_rate:
-        fired.append(f"{item.model}: error rate {item.error_rate:.1%} > SLO {rules.error_rate:.1%}")
-    if rules.max_toxicity is not None and item.toxicity is not None and item.toxicity > rules.max_toxicity:
-        fired.append(f"{item.model}: mean {rules.toxicity_score} {item.toxicity:.3f} > {rules.max_toxicity}")
-    if item.drift_p_value is not None and item.drift_p_value < rules.drift_alpha:
         fired.append(
+            ("errors", f"{item.model}: error rate {item.error_rate:.1%} > SLO {rules.error_rate:.1%}")
+        )
+    if rules.max_toxicity is not None and item.toxicity is not None and item.toxicity > rules.max_toxicity:
+        text = f"{item.model}: mean {rules.toxicity_score} {item.toxicity:.3f} > {rules.max_toxicity}"
+        fired.append(("toxicity", text))
+    if item.drift_p_value is not None and item.drift_p_value < rules.drift_alpha:
+        text = (
             f"{item.model}: {rules.toxicity_score} drifted from its evaluation baseline "
             f"({item.toxicity:.3f} vs {item.baseline_toxicity:.3f}, p={item.drift_p_value:.4f})"
         )
+        fired.append(("drift", text))
+    if (
+        rules.min_judge_score is not None
+        and item.judge_score is not None
+        and item.judge_score < rules.min_judge_score
+    ):
+        text = f"{item.model}: mean judge score {item.judge_score:.3f} < {rules.min_judge_score}"
+        fired.append(("judge", text))
     return fired
 
 
@@ -155,23 +215,40 @@ def permutation_p_value(a: list[float], b: list[float], rounds: int = 2000, seed
     return (hits + 1) / (rounds + 1)
 
 
-def send_alerts(webhook: str, health: list[ModelHealth]) -> int:
-    """POST the fired alerts as JSON to the webhook; returns how many were sent (0: nothing fired)."""
+def send_alerts(webhook: str, health: list[ModelHealth], only: set[str] | None = None) -> int:
+    """POST the fired alerts as JSON to the webhook (with `only`, just those whose `alert_key` is in it);
+    returns how many were sent (0: nothing to send)."""
     import httpx
 
-    alerts = [a for h in health for a in h.alerts]
+    chosen = [
+        (
+            h,
+            [
+                a
+                for a, rule in zip(h.alerts, h.fired, strict=True)
+                if only is None or alert_key(h, rule) in only
+            ],
+        )
+        for h in health
+    ]
+    alerts = [a for _, picked in chosen for a in picked]
     if not alerts:
         return 0
     payload = {
         "source": "fmops web",
         "alerts": alerts,
-        "models": [h.model_dump() for h in health if h.alerts],
+        "models": [h.model_dump() for h, picked in chosen if picked],
     }
     try:
         httpx.post(webhook, json=payload, timeout=10).raise_for_status()
     except httpx.HTTPError as exc:
         raise BadInputError(f"webhook {webhook}: {exc}") from None
     return len(alerts)
+
+
+def alert_key(health: ModelHealth, rule: str) -> str:
+    """What names one alert across checks (its text carries figures that change from check to check)."""
+    return f"{health.model}:{rule}"
 
 
 def _baseline_values(folder: Path, score: str) -> list[float]:
@@ -181,16 +258,13 @@ def _baseline_values(folder: Path, score: str) -> list[float]:
     return record_values([r for rows in run.records.values() for r in rows], score)
 
 
-def _ledger(engine: Engine, since: datetime) -> list[Any]:
-    # The gateway exports no reader of single ledger rows yet: its table model is read directly.
-    from fmops.gateway._tables import LedgerEntry
-
-    with engine.connect() as conn:
-        return list(conn.execute(select(LedgerEntry).where(LedgerEntry.received_at >= since)).all())
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-__all__ = ["ModelHealth", "MonitorRules", "check", "load_rules", "permutation_p_value", "send_alerts"]
+__all__ = [
+    "ModelHealth",
+    "MonitorRules",
+    "alert_key",
+    "check",
+    "judge_answers",
+    "load_rules",
+    "permutation_p_value",
+    "send_alerts",
+]

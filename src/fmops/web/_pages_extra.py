@@ -1,5 +1,5 @@
 """Pages that appear when their component is installed: experiments (fine-tuning), the model registry,
-pipeline runs and the gateway's usage. Each reads its component through that component's public API only,
+pipeline runs and the gateway's usage (with latency percentiles per model). Each reads its component through that component's public API only,
 and a team signed in with its gateway key sees only its own usage."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ _PAGES = (
     ("fmops.customization", ("list_runs", "get_run"), "Experiments", "/experiments"),
     ("fmops.registry", ("model_registry",), "Registry", "/registry"),
     ("fmops.pipelines", ("list_runs",), "Pipelines", "/pipelines"),
-    ("fmops.gateway", ("usage", "Tenancy"), "Usage", "/usage"),
+    ("fmops.gateway", ("usage", "Tenancy", "latency_percentiles"), "Usage", "/usage"),
 )
 
 
@@ -224,7 +224,7 @@ def pipelines(request: Request) -> Response:
 
 @router.get("/usage")
 def usage(request: Request, days: int = 30) -> Response:
-    gateway = _component("fmops.gateway", ("usage", "Tenancy"))
+    gateway = _component("fmops.gateway", ("usage", "Tenancy", "latency_percentiles"))
     if gateway is None:
         return _missing(request, "usage")
     console = console_of(request)
@@ -244,6 +244,7 @@ def usage(request: Request, days: int = 30) -> Response:
             r["team"]: r["cost"] for r in gateway.usage(engine, ["team"], since=month_start, team_id=team_id)
         }
         teams = gateway.Tenancy(engine).list_teams()
+        latency = gateway.latency_percentiles(engine, since=since_dt, team_id=team_id)
     except FmopsError as exc:
         return _problem(request, exc)
     if team_id is not None:
@@ -269,7 +270,14 @@ def usage(request: Request, days: int = 30) -> Response:
         entry["cost"] += row["cost"]
         entry["tokens"] += row["input_tokens"] + row["output_tokens"]
     chart = _cost_chart(by_day)
-    context = {"days": days, "totals": totals, "budgets": budgets, "top_keys": top_keys, "chart": chart}
+    context = {
+        "days": days,
+        "totals": totals,
+        "budgets": budgets,
+        "top_keys": top_keys,
+        "chart": chart,
+        "latency": latency,
+    }
     return render(request, "usage.html", context)
 
 
@@ -314,7 +322,8 @@ def monitoring(request: Request) -> Response:
         health = check(console.engine(), rules)
     except FmopsError as exc:
         return _problem(request, exc)
-    return render(request, "monitoring.html", {"rules": rules, "health": health, "sent": None})
+    context = {"rules": rules, "health": health, "sent": None, "schedule": console.schedule}
+    return render(request, "monitoring.html", context)
 
 
 @router.post("/monitoring/alert")
@@ -333,4 +342,5 @@ def monitoring_alert(request: Request) -> Response:
         sent = send_alerts(rules.webhook, health) if rules.webhook else None
     except FmopsError as exc:
         return _problem(request, exc)
-    return render(request, "monitoring.html", {"rules": rules, "health": health, "sent": sent})
+    context = {"rules": rules, "health": health, "sent": sent, "schedule": console.schedule}
+    return render(request, "monitoring.html", context)

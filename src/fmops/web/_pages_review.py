@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from fmops.core.errors import BadInputError
 from fmops.web import _review as review
@@ -75,13 +76,15 @@ async def create_queue(request: Request) -> Response:
         return Response("only the admin builds queues", status_code=403)
     form = await request.form()
     console = console_of(request)
+    traffic = form.get("source") == "traffic"
     try:
         spec = review.QueueSpec(
             name=str(form.get("name") or ""),
             kind=str(form.get("kind") or "pointwise"),  # type: ignore[arg-type]
             run_id=int(str(form.get("run_id") or 0)),
             run_id_b=int(str(form.get("run_id_b"))) if form.get("run_id_b") else None,
-            dataset=str(form.get("dataset") or ""),
+            # A traffic queue's run and dataset are the snapshot it writes.
+            dataset=review.TRAFFIC_DATASET if traffic else str(form.get("dataset") or ""),
             reviewers=[str(v) for v in form.getlist("reviewers")],
             size=int(str(form.get("size") or 20)),
             seed=int(str(form.get("seed") or 0)),
@@ -90,7 +93,25 @@ async def create_queue(request: Request) -> Response:
             rubric=str(form.get("rubric") or ""),
             judge_score=str(form.get("judge_score") or "") or None,
         )
-        queue_id = review.create_queue(console.engine(), console.index, spec, identity.name)
+        if traffic:
+            sample = review.TrafficSample(
+                model=str(form.get("model") or "").strip(),
+                size=spec.size,
+                seed=spec.seed,
+                window_hours=float(str(form.get("window_hours") or 168)),
+            )
+            root = console.settings.resolved_traffic_dir()
+            queue_id = await run_in_threadpool(
+                review.create_traffic_queue,
+                console.engine(),
+                console.index,
+                spec,
+                sample,
+                root,
+                identity.name,
+            )
+        else:
+            queue_id = review.create_queue(console.engine(), console.index, spec, identity.name)
     except ValidationError as exc:
         first = exc.errors()[0]
         return _review_error(request, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
@@ -116,7 +137,9 @@ def queue_page(request: Request, queue_id: int) -> Response:
         return render(request, "error.html", {"message": f"no review queue {queue_id}"}, 404)
     cards = [_card(console, queue, item) for item in mine]
     summary = review.summarize(engine, console.index, queue_id) if identity.is_admin else None
-    return render(request, "queue.html", {"queue": queue, "cards": cards, "summary": summary})
+    run = console.index.run_by_path(queue.run_path) if identity.is_admin else None
+    context = {"queue": queue, "cards": cards, "summary": summary, "run": run}
+    return render(request, "queue.html", context)
 
 
 def _card(console: Console, queue: review.ReviewQueue, item: review.ReviewItem) -> dict[str, object]:

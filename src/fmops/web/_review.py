@@ -1,5 +1,6 @@
-"""Human review: queues built from a run (pointwise ratings on a rubric) or two runs on the same dataset
-(pairwise preferences, order drawn at random and recorded), one list of items per reviewer, answers,
+"""Human review: queues built from a run (pointwise ratings on a rubric), from two runs on the same dataset
+(pairwise preferences, order drawn at random and recorded) or from sampled gateway traffic (a snapshot run,
+`_traffic.py`), one list of items per reviewer, answers,
 agreement between reviewers and against a judge's score, and the results as a score of the run.
 """
 
@@ -11,6 +12,7 @@ import secrets
 from collections import defaultdict
 from datetime import UTC, datetime
 from itertools import combinations
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -21,6 +23,8 @@ from fmops.store import session_scope
 from fmops.web._agreement import cohen_kappa, krippendorff_alpha
 from fmops.web._index import RunIndex
 from fmops.web._review_models import Reviewer, ReviewItem, ReviewQueue
+from fmops.web._traffic import DATASET as TRAFFIC_DATASET
+from fmops.web._traffic import TrafficSample, snapshot_traffic
 
 KEY_PREFIX = "fmr_"
 
@@ -174,6 +178,34 @@ def create_queue(engine: Engine, index: RunIndex, spec: QueueSpec, created_by: s
                     )
                 )
         return queue.id
+
+
+def create_traffic_queue(
+    engine: Engine,
+    index: RunIndex,
+    spec: QueueSpec,
+    sample: TrafficSample,
+    root: Path,
+    created_by: str,
+) -> int:
+    """A pointwise queue over a seeded sample of a gateway model's stored answers: the sample is written
+    as a run folder under `root` (indexed now) and the queue is built from it like any run queue. `spec`'s
+    run and dataset are ignored; its size, seed, reviewers, scale and rubric hold."""
+    if spec.kind != "pointwise":
+        raise BadInputError("a queue from gateway traffic is pointwise (answers to different prompts)")
+    missing = [r for r in spec.reviewers if r not in set(reviewers(engine))]
+    if missing:  # before anything is written
+        raise BadInputError(f"unknown reviewer(s): {', '.join(missing)}; add them first")
+    root = root.resolve()
+    folder = snapshot_traffic(engine, root, sample, spec.name)
+    if root not in index.roots:
+        index.roots.append(root)
+    index.refresh()
+    run = index.run_by_path(str(folder))
+    if run is None:
+        raise BadInputError(f"{folder}: the traffic snapshot could not be indexed")
+    update = {"run_id": run.id, "run_id_b": None, "dataset": TRAFFIC_DATASET, "size": sample.size}
+    return create_queue(engine, index, spec.model_copy(update=update), created_by)
 
 
 def queues(engine: Engine, reviewer: str | None = None) -> list[tuple[ReviewQueue, int, int]]:

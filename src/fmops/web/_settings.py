@@ -38,6 +38,9 @@ class WebSettings(BaseModel):
     rescan_s: float = 10.0
     #: Monitoring rules (a YAML file, see `fmops.web._monitor`): the Monitoring page appears with them.
     monitor: Path | None = None
+    #: Where review queues built from gateway traffic keep their snapshots (run folders); by default
+    #: `traffic/` beside the index (`FMOPS_HOME/web/traffic`).
+    traffic_dir: Path | None = None
 
     def check(self) -> None:
         """Refuse the unsafe or impossible: no key outside loopback, --auth without an admin key."""
@@ -56,6 +59,9 @@ class WebSettings(BaseModel):
 
     def resolved_index_path(self) -> Path:
         return self.index_path or fmops_home() / "web" / "index.sqlite"
+
+    def resolved_traffic_dir(self) -> Path:
+        return (self.traffic_dir or self.resolved_index_path().parent / "traffic").resolve()
 
 
 def _is_loopback(host: str) -> bool:
@@ -79,6 +85,8 @@ class Console:
     _engine: Engine | None = None
     _engine_lock: threading.Lock = field(default_factory=threading.Lock)
     _last_scan: float = 0.0
+    #: The monitoring loop (`_schedule.AlertSchedule`), when the rules file sets `interval_s`.
+    schedule: Any = None
 
     def engine(self) -> Engine:
         """The fmops store, opened (and migrated) on first use: pages that do not need it never wait for it."""

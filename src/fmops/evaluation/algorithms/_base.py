@@ -79,6 +79,8 @@ class Algorithm:
     #: Names of the dataset-level scores, in report order.
     score_names: ClassVar[tuple[str, ...]] = ()
     default_num_records: ClassVar[int] = 100
+    #: The model under evaluation must score given texts (log-probabilities), not only generate.
+    needs_model_scores: ClassVar[bool] = False
 
     def __init__(self, config: AlgorithmConfig | None = None) -> None:
         self.config = config if config is not None else self.config_class()

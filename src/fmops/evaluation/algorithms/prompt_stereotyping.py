@@ -28,6 +28,7 @@ class PromptStereotyping(Algorithm):
     model_required_columns = ("sent_more_input", "sent_less_input")
     optional_columns = ("sent_more_input", "sent_less_input", "category")
     score_names = (STEREOTYPING,)
+    needs_model_scores = True
 
     def model_calls(self, record: Record, template: PromptTemplate) -> list[ModelCall]:
         # The template's $model_input is each sentence in turn; only the log-probability is used.

@@ -16,13 +16,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from fmops.core.errors import BadInputError, MissingDependencyError
+from fmops.core.errors import BadInputError, FieldError, MissingDependencyError
 from fmops.core.registry import Registry
 
 if TYPE_CHECKING:
@@ -80,9 +79,10 @@ class LocalExecutor(Executor):
         gen_config: GenerateConfig,
         progress: ProgressCallback | None = None,
     ) -> list[ScoredRecord]:
-        from fmops.evaluation.run import _generate, score_dataset
+        from fmops.evaluation.generation import generate
+        from fmops.evaluation.scoring import score_dataset
 
-        _generate(algo, model, records, template, gen_config, progress)
+        generate(algo, model, records, template, gen_config, progress)
         return score_dataset(algo, records, progress)
 
 
@@ -228,43 +228,9 @@ def get_executor(name: str | Executor = "local", *, ray_address: str | None = No
     factory = EXECUTOR_REGISTRY.get(name)
     if not getattr(factory, "takes_address", False):
         if ray_address is not None:
-            raise BadInputError("--ray-address needs --executor ray")
+            raise FieldError("{ray_address} needs {executor} ray", "ray_address", "executor")
         return EXECUTOR_REGISTRY.create(name)  # type: ignore[no-any-return]
     return EXECUTOR_REGISTRY.create(name, address=ray_address)  # type: ignore[no-any-return]
-
-
-# -- how a model is rebuilt in another process --------------------------------------------------
-
-_SPECS: weakref.WeakKeyDictionary[Any, tuple[str, Any]] = weakref.WeakKeyDictionary()
-
-
-def remember_model_spec(model: Model, spec: str, args: Any = None) -> None:
-    """Record the spec (and `-M` arguments) a model was built from, so that a worker builds the same
-    model, with its own store connection, instead of receiving a pickled one; the engine calls this
-    for the models it opens."""
-    _SPECS[model] = (spec, dict(args) if isinstance(args, Mapping) else list(args or ()))
-
-
-def remembered_spec(model: Model) -> tuple[str, Any] | None:
-    return _SPECS.get(model)
-
-
-def score_shard(algo: Algorithm, records: Sequence[Record]) -> list[ScoredRecord]:
-    """Score one shard exactly as `score_dataset` scores a chunk (without `prepare`, done in the driver
-    on the whole dataset): records whose model call failed get that error for every score."""
-    from fmops.evaluation.algorithms import ScoredRecord
-
-    ok = [i for i, r in enumerate(records) if not r.get("error")]
-    scored: list[ScoredRecord | None] = [None] * len(records)
-    if len(ok) < len(records):
-        names = tuple(algo.score_names)
-        for i, record in enumerate(records):
-            if record.get("error"):
-                scored[i] = ScoredRecord(errors=dict.fromkeys(names, f"model call failed: {record['error']}"))
-    if ok:
-        for i, result in zip(ok, algo.score_records([records[i] for i in ok]), strict=True):
-            scored[i] = result
-    return [s for s in scored if s is not None]
 
 
 __all__ = [
@@ -275,6 +241,4 @@ __all__ = [
     "RayExecutor",
     "RayOptions",
     "get_executor",
-    "remember_model_spec",
-    "score_shard",
 ]

@@ -39,10 +39,11 @@ from typing import TYPE_CHECKING, Any
 
 import ray
 
-from fmops.core.errors import BadInputError, FmopsError, RunError
+from fmops.core.errors import BadInputError, FieldError, FmopsError, RunError
+from fmops.evaluation import scoring
 from fmops.evaluation.algorithms import Algorithm, ModelCall, ScoredRecord
-from fmops.evaluation.executors import RayOptions, remembered_spec, score_shard
-from fmops.evaluation.generation import _call_model, _put
+from fmops.evaluation.executors import RayOptions
+from fmops.evaluation.generation import call_model, put_result
 
 if TYPE_CHECKING:
     from fmops.evaluation.prompts import PromptTemplate
@@ -106,9 +107,9 @@ class ModelRecipe:
     @classmethod
     def of(cls, model: Model) -> ModelRecipe:
         store = _store_recipe(model)
-        known = remembered_spec(model)
-        if known is not None:
-            return cls(model.name, known[0], known[1], None, model.limits, model.prices, store)
+        if model.built_from is not None:  # what get_model built it from: each worker builds its own
+            spec, args = model.built_from
+            return cls(model.name, spec, args, None, model.limits, model.prices, store)
         import cloudpickle
 
         try:
@@ -131,8 +132,7 @@ class ModelRecipe:
         if isinstance(store, tuple) and store[0] == "sqlite":
             store = SQLiteStore(store[1])
         if self.spec is not None:
-            model = get_model(self.spec, self.args, store=store, prices=self.prices)
-            return model
+            return get_model(self.spec, self.args, store=store, limits=self.limits, prices=self.prices)
         api = pickle.loads(self.api) if self.api is not None else None
         return Model(api, name=self.name, store=store, limits=self.limits, prices=self.prices)
 
@@ -156,7 +156,7 @@ def _store_recipe(model: Model) -> Any:
 
 
 def _request_for(call: ModelCall, gen_config: GenerateConfig) -> Any:
-    """The request `generation._call_model` sends for a call (its store key must be the same)."""
+    """The request `generation.call_model` sends for a call (its store key must be the same)."""
     from fmops.models import GenerateRequest, ScoreRequest
 
     if call.op == "score":
@@ -199,7 +199,7 @@ class ModelActor:
             mine.append(i)
         results: list[Any] = [None] * len(calls)
         try:
-            made = await _call_model(self.model, [(i, calls[i]) for i in mine], gen_config, _no_report, ())
+            made = await call_model(self.model, [(i, calls[i]) for i in mine], gen_config, _no_report, ())
             for i, result in zip(mine, made, strict=True):
                 results[i] = result
                 if not created[keys[i]].done():
@@ -234,7 +234,7 @@ class ScoringActor:
     """Scores shards; the helper models it needs load on its first shard and stay for the next ones."""
 
     def score(self, algo: Algorithm, records: list[Record]) -> list[ScoredRecord]:
-        return score_shard(algo, records)
+        return scoring.score_batch(algo, records)
 
     def manifest_info(self, algo: Algorithm) -> dict[str, Any]:
         return algo.manifest_info()
@@ -332,7 +332,7 @@ class RayRuntime:
                 key: Any = ("spec", spec, args)
             else:
                 if model is None:
-                    raise BadInputError("this algorithm needs a model (--model) to produce outputs")
+                    raise FieldError("this algorithm needs a model ({model}) to produce outputs", "model")
                 known = self._recipes.get(id(model))
                 if known is None or known[0] is not model:
                     recipe = ModelRecipe.of(model)
@@ -470,9 +470,7 @@ class RayRuntime:
         make the two executors' scores identical."""
         if self.options.score_chunk is not None:
             return self.options.score_chunk
-        from fmops.evaluation import run
-
-        return run._CHUNK
+        return scoring.SCORE_CHUNK
 
     def manifest_info(self, algo: Algorithm) -> dict[str, Any]:
         self._ensure_scorers(1)
@@ -501,8 +499,8 @@ class _Pipeline:
     """One dataset's shards through generation and scoring, driven by ray.wait.
 
     Scoring tasks take the records in order, `chunk` records whose model calls succeeded at a time (the
-    failed ones in between ride along and get their error), exactly the batches `score_dataset` makes;
-    a chunk is submitted as soon as the generation of all its records has finished.
+    failed ones in between ride along and get their error), exactly the batches `scoring.score_dataset`
+    makes; a chunk is submitted as soon as the generation of all its records has finished.
     """
 
     def __init__(
@@ -594,7 +592,7 @@ class _Pipeline:
 
         def finished(index: int, items: list[tuple[int, ModelCall]], results: list[ModelResult]) -> None:
             for (r, call), result in zip(items, results, strict=True):
-                _put(self.records[r], call, result)
+                put_result(self.records[r], call, result)
             self._advance(len(items))
             outstanding[index] -= 1
             if outstanding[index] == 0:

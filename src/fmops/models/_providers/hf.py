@@ -19,6 +19,7 @@ import hashlib
 import importlib.util
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ class HFModel(ModelAPI):
     provider = "hf"
     default_concurrency = 1  # one device: batches run one after another
     default_timeout_s = None  # see ModelAPI.default_timeout_s: a local batch cannot be cancelled
+    #: Entries a provider built on this one adds to the fingerprint (`local_folder_provider(identity=)`).
+    fingerprint_extra: dict[str, Any] = {}  # noqa: RUF012 (replaced per instance, never mutated)
 
     def __init__(self, model: str, **args: Any) -> None:
         super().__init__(model)
@@ -218,7 +221,9 @@ class HFModel(ModelAPI):
                 from peft import PeftModel
             except ImportError:
                 raise MissingDependencyError("peft", "hf", "Loading a LoRA adapter") from None
-            model = PeftModel.from_pretrained(model, str(Path(self.adapter).expanduser()))
+            with warnings.catch_warnings():  # PEFT asks transformers a deprecated question while loading
+                warnings.filterwarnings("ignore", category=FutureWarning)
+                model = PeftModel.from_pretrained(model, str(Path(self.adapter).expanduser()))
             if self.merge_adapter:
                 model = model.merge_and_unload()
         return model
@@ -242,6 +247,7 @@ class HFModel(ModelAPI):
                 self._fingerprint["chat"] = True
             if self.start_token is not None:
                 self._fingerprint["start_token"] = self.start_token
+            self._fingerprint.update(self.fingerprint_extra)
         return self._fingerprint
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
