@@ -235,10 +235,10 @@ def test_prompt_completion_records_train_as_the_base_is_prompted(
 
 def test_deterministic_training_does_not_fill_new_tensors() -> None:
     torch = pytest.importorskip("torch")
-    from fmops.customization._train import _deterministic
+    from fmops.customization._scoped_settings import deterministic
 
     before = torch.utils.deterministic.fill_uninitialized_memory
-    with _deterministic(torch):
+    with deterministic(torch):
         assert torch.are_deterministic_algorithms_enabled()
         assert torch.utils.deterministic.fill_uninitialized_memory is False
     assert torch.utils.deterministic.fill_uninitialized_memory is before

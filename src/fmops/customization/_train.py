@@ -8,10 +8,7 @@ and no half model. Running the same job again resumes from its last checkpoint.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import platform
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -22,16 +19,23 @@ from pydantic import BaseModel, ConfigDict
 
 import fmops
 from fmops.core.errors import BadInputError, FmopsError, MissingDependencyError, RunError
-from fmops.customization._artifacts import JOB_FILE, FinetunedInfo, model_dir, write_finetuned
+from fmops.customization._artifacts import FinetunedInfo, model_dir, write_finetuned
 from fmops.customization._base import BaseDefaults, BaseInfo, defaults_for, resolve_base
 from fmops.customization._data import TrainingData, check_lengths, read_training_data
+from fmops.customization._data_parallel import NullRecorder, Ranks
 from fmops.customization._experiments import ExperimentRecorder
 from fmops.customization._job import FinetuneJob
-from fmops.customization._replay import replay_records
-
-#: Job fields that do not change the weights: a restart that differs only in these still resumes.
-_NOT_TRAINING = {"mlflow", "evaluate", "suite", "eval_records", "overwrite", "merge"}
-_STATE_FILE = ".run.json"
+from fmops.customization._provenance import data_entry, hardware, versions
+from fmops.customization._records import as_trainer_records, load_tokenizer, token_counter
+from fmops.customization._run_folder import (
+    cached_replay,
+    last_checkpoint,
+    prepare_folder,
+    saved_run_id,
+    write_loss_curve,
+    write_state,
+)
+from fmops.customization._scoped_settings import deterministic, quiet_datasets
 
 
 class FinetuneResult(BaseModel):
@@ -77,7 +81,7 @@ def run_finetune(
     say = on_event or (lambda _message: None)
     started = time.perf_counter()
     _check_method(job)
-    ranks = _Ranks()
+    ranks = Ranks()
     if not ranks.main:  # one process speaks for a data-parallel job
         say, on_progress = (lambda _message: None), None
     train = read_training_data(job.data, job.data_format, template=job.template)
@@ -96,20 +100,20 @@ def run_finetune(
     say(f"data: {len(train.records)} {train.format} records from {train.path}")
     base = resolve_base(job.base)
     defaults = defaults_for(base)
-    tokenizer = _tokenizer(base.folder)
-    counter = _token_counter(tokenizer, base.chat)
+    tokenizer = load_tokenizer(base.folder)
+    counter = token_counter(tokenizer, base.chat)
     train = check_lengths(train, counter, hp.max_seq_length, hp.overlong)
     if evaluation is not None:
         evaluation = check_lengths(evaluation, counter, hp.max_seq_length, hp.overlong)
 
     out = model_dir(job.output)
     kind = "text" if job.method == "continued-pretraining" else train.kind
-    records = _as_kind(train.records, kind, chat=base.chat)
+    records = as_trainer_records(train.records, kind, chat=base.chat)
     params = _effective_params(job, defaults)
     if ranks.main:
-        resume_step, run_id = _prepare_folder(out, job, train, evaluation, base)
+        resume_step, run_id = prepare_folder(out, job, train, evaluation, base)
         ratio = params["replay_ratio"]
-        replay = _cached_replay(out, base, defaults, round(ratio * len(records)), kind, hp.seed)
+        replay = cached_replay(out, base, defaults, round(ratio * len(records)), kind, hp.seed)
         if replay:
             say(
                 f"replay: {len(replay)} records of what {base.spec} knew ({defaults.replay_source}), mixed in"
@@ -122,14 +126,14 @@ def run_finetune(
             method=job.method,
             params=params,
             data_files=[
-                _data_entry(d, role) for d, role in ((train, "train"), (evaluation, "eval")) if d is not None
+                data_entry(d, role) for d, role in ((train, "train"), (evaluation, "eval")) if d is not None
             ],
             base_fingerprint=base.fingerprint,
-            hardware={**_hardware(), "processes": ranks.world},
-            versions=_versions(),
+            hardware={**hardware(), "processes": ranks.world},
+            versions=versions(),
             model_spec=job.model_spec,
         )
-        _write_state(out, run_id)
+        write_state(out, run_id)
         if resume_step:
             recorder.forget_after(run_id, resume_step)
             say(f"resuming run {run_id} from its checkpoint at step {resume_step}")
@@ -137,10 +141,10 @@ def run_finetune(
             say(f"run {run_id}: {job.method} on {base.spec} -> {job.model_spec}")
     ranks.wait()  # other processes of a data-parallel job read what the main one prepared
     if not ranks.main:
-        resume_step = _last_checkpoint(out / "checkpoints")
-        replay = _cached_replay(out, base, defaults, 0, kind, hp.seed)
-        run_id = (_read_json(out / _STATE_FILE) or {}).get("run_id", "")
-        recorder = _NullRecorder()
+        resume_step = last_checkpoint(out / "checkpoints")
+        replay = cached_replay(out, base, defaults, 0, kind, hp.seed)
+        run_id = saved_run_id(out)
+        recorder = NullRecorder()
     try:
         outcome = _train(
             job,
@@ -280,138 +284,6 @@ def _check_method(job: FinetuneJob) -> None:
         )
 
 
-def _tokenizer(folder: Path) -> Any:
-    from fmops.core.optional import torch_and_transformers
-
-    transformers = torch_and_transformers("Fine-tuning")[1]
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
-def _token_counter(tokenizer: Any, chat: bool) -> Callable[[dict[str, Any]], int]:
-    def count(record: dict[str, Any]) -> int:
-        if chat and "prompt" in record:
-            record = {"messages": _conversation(record["prompt"], record["completion"])}
-        if "messages" in record:
-            if getattr(tokenizer, "chat_template", None):
-                ids = tokenizer.apply_chat_template(record["messages"], tokenize=True)
-                ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
-                return len(ids)
-            text = "\n".join(m["content"] for m in record["messages"])
-        elif "text" in record:
-            text = record["text"]
-        else:
-            text = record["prompt"] + record["completion"]
-        return len(tokenizer(text)["input_ids"]) + 1  # + the end-of-sequence token the trainer appends
-
-    return count
-
-
-def _conversation(prompt: str, completion: str) -> list[dict[str, str]]:
-    return [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion.strip()}]
-
-
-def _as_kind(records: list[dict[str, Any]], target: str, *, chat: bool = False) -> list[dict[str, Any]]:
-    """Records as the trainer takes them: chat as conversational prompt/completion; text when asked.
-
-    With `chat` (a base whose plain prompts go through its chat template), prompt/completion records
-    become a user turn and the assistant's answer too: trained as the model is prompted at evaluation
-    and serving, with the loss on the answer only.
-    """
-    out = []
-    for r in records:
-        if target == "text":
-            if "messages" in r:
-                out.append({"text": "\n".join(m["content"] for m in r["messages"])})
-            elif "prompt" in r:
-                out.append({"text": r["prompt"] + r["completion"]})
-            else:
-                out.append(r)
-        elif "messages" in r:
-            # The last assistant turn is learned; the turns before it are its prompt.
-            out.append({"prompt": r["messages"][:-1], "completion": r["messages"][-1:]})
-        elif chat and isinstance(r.get("prompt"), str):
-            turns = _conversation(r["prompt"], r["completion"])
-            out.append({"prompt": turns[:1], "completion": turns[1:]})
-        else:
-            out.append(r)
-    return out
-
-
-def _job_identity(
-    job: FinetuneJob, train: TrainingData, evaluation: TrainingData | None, base: BaseInfo
-) -> dict:
-    return {
-        "job": job.model_dump(mode="json", exclude=_NOT_TRAINING),
-        "data_sha256": train.sha256,
-        "eval_sha256": evaluation.sha256 if evaluation else None,
-        "base_fingerprint": base.fingerprint,
-    }
-
-
-def _prepare_folder(
-    out: Path, job: FinetuneJob, train: TrainingData, evaluation: TrainingData | None, base: BaseInfo
-) -> tuple[int | None, str | None]:
-    """(checkpoint step to resume from, run id to continue) for this job in `out`, cleaning it as needed."""
-    identity = _job_identity(job, train, evaluation, base)
-    job_file = out / JOB_FILE
-    if out.exists() and not job.overwrite:
-        previous = _read_json(job_file)
-        if (out / "finetuned.json").is_file():
-            raise BadInputError(
-                f"{job.model_spec} already exists ({out}); pick another --output or pass --overwrite to replace it"
-            )
-        if previous is not None and previous != identity:
-            raise BadInputError(
-                f"{out} holds checkpoints of a different job for {job.model_spec}; "
-                "pass --overwrite to start again, or another --output"
-            )
-        step = _last_checkpoint(out / "checkpoints")
-        state = _read_json(out / _STATE_FILE) or {}
-        if step is not None:
-            return step, state.get("run_id")
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    job_file.write_text(json.dumps(identity, indent=2) + "\n", encoding="utf-8")
-    return None, None
-
-
-def _last_checkpoint(folder: Path) -> int | None:
-    steps = [
-        int(p.name.split("-")[1])
-        for p in folder.glob("checkpoint-*")
-        if p.name.split("-")[1].isdigit() and (p / "trainer_state.json").is_file()
-    ]
-    return max(steps) if steps else None
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _write_state(out: Path, run_id: str) -> None:
-    (out / _STATE_FILE).write_text(json.dumps({"run_id": run_id}) + "\n", encoding="utf-8")
-
-
-def _cached_replay(
-    out: Path, base: BaseInfo, defaults: BaseDefaults, n: int, kind: str, seed: int
-) -> list[dict[str, Any]]:
-    """Replay records, made once per job folder: a resumed job trains on exactly the same data."""
-    path = out / "replay.jsonl"
-    if path.is_file():
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    records = replay_records(base, defaults.replay_source, n, kind, seed)  # type: ignore[arg-type]
-    records = _as_kind(records, kind, chat=base.chat)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    return records
-
-
 def _effective_params(job: FinetuneJob, defaults: BaseDefaults) -> dict[str, Any]:
     hp = job.hyperparameters
     values = hp.model_dump(mode="json")
@@ -428,47 +300,6 @@ def _effective_params(job: FinetuneJob, defaults: BaseDefaults) -> dict[str, Any
     values["method"] = job.method
     values["packing"] = hp.packing or job.method == "continued-pretraining"
     return values
-
-
-def _data_entry(data: TrainingData, role: str) -> dict[str, Any]:
-    return {
-        "role": role,
-        "path": data.path,
-        "sha256": data.sha256,
-        "format": data.format,
-        "records": len(data.records),
-        "truncated": data.truncated,
-    }
-
-
-def _hardware() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
-    }
-    try:
-        import torch
-
-        info["threads"] = torch.get_num_threads()
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-            info["gpus"] = torch.cuda.device_count()
-    except ImportError:
-        pass
-    return info
-
-
-def _versions() -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions: dict[str, Any] = {"fmops": fmops.__version__, "python": platform.python_version()}
-    for package in ("torch", "transformers", "trl", "peft", "accelerate", "datasets"):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = None
-    return versions
 
 
 # -- training ----------------------------------------------------------------------------------------
@@ -529,7 +360,9 @@ def _train(
             target_modules=params["target_modules"],
             task_type="CAUSAL_LM",
         )
-    eval_records = _as_kind(evaluation.records, kind, chat=base.chat) if evaluation is not None else None
+    eval_records = (
+        as_trainer_records(evaluation.records, kind, chat=base.chat) if evaluation is not None else None
+    )
     checkpoints = out / "checkpoints"
     eval_steps = hp.eval_steps or hp.save_steps
     if hp.early_stopping_patience and hp.save_steps % eval_steps:
@@ -578,7 +411,7 @@ def _train(
         callbacks.append(
             transformers.EarlyStoppingCallback(early_stopping_patience=hp.early_stopping_patience)
         )
-    with _quiet_datasets(), warnings.catch_warnings():
+    with quiet_datasets(), warnings.catch_warnings():
         # PEFT notes that GPT-2's Conv1D layers need fan_in_fan_out, then sets it itself.
         warnings.filterwarnings("ignore", message="fan_in_fan_out", category=UserWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
@@ -594,7 +427,7 @@ def _train(
     trainer.remove_callback(transformers.PrinterCallback)  # progress goes through on_progress instead
     interrupt.install()
     try:
-        with _deterministic(torch), warnings.catch_warnings():
+        with deterministic(torch), warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=FutureWarning)
             trainer.train(
                 resume_from_checkpoint=str(checkpoints / f"checkpoint-{resume_step}") if resume_step else None
@@ -607,7 +440,7 @@ def _train(
             f"interrupted at step {trainer.state.global_step}: checkpoint saved in {checkpoints}; "
             "run the same command again to resume"
         )
-    _write_loss_curve(out / "loss_curve.json", trainer.state.log_history)
+    write_loss_curve(out / "loss_curve.json", trainer.state.log_history)
     adapter_path = merged_path = None
     trained = trainer.model
     if not trainer.is_world_process_zero():
@@ -626,95 +459,6 @@ def _train(
         tokenizer.save_pretrained(str(merged_path))
     metrics = {k: round(v, 6) for k, v in record.last.items()}
     return adapter_path, merged_path, metrics, trainer.state.global_step, progress.tokens_per_second
-
-
-def _write_loss_curve(path: Path, history: list[dict[str, Any]]) -> None:
-    curve = {
-        "train": [[h["step"], h["loss"]] for h in history if "loss" in h],
-        "eval": [[h["step"], h["eval_loss"]] for h in history if "eval_loss" in h],
-    }
-    path.write_text(json.dumps(curve) + "\n", encoding="utf-8")
-
-
-class _Ranks:
-    """The processes of a data-parallel job (torchrun / accelerate launch set RANK and WORLD_SIZE).
-
-    The process group is joined here, before training, so the main process can prepare the folder while
-    the others wait; the Trainer (through accelerate) then uses this same group.
-    """
-
-    def __init__(self) -> None:
-        self.world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-        self.main = os.environ.get("RANK", "0") == "0"
-        self._dist: Any = None
-        if self.world > 1:
-            import torch
-
-            dist = torch.distributed
-            if not dist.is_initialized():
-                dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
-            self._dist = dist
-
-    def wait(self) -> None:
-        if self._dist is not None:
-            self._dist.barrier()
-
-
-class _NullRecorder(ExperimentRecorder):
-    """What the non-main processes of a data-parallel job record: nothing (the main one records)."""
-
-    def __init__(self) -> None:  # no database connection
-        pass
-
-    def metrics(self, run_id: str, steps: dict[int, dict[str, float]]) -> None:
-        pass
-
-    def checkpoint(self, run_id: str, step: int, path: str) -> None:
-        pass
-
-    def finish(self, run_id: str, status: Any, **kwargs: Any) -> None:
-        pass
-
-
-class _deterministic:
-    """Deterministic torch kernels while training (a resumed run must end with the same weights).
-
-    Without torch's default of filling every new uninitialized tensor with NaN in that mode: the fill
-    only makes a kernel that reads memory it never wrote visible, and plain TRL never pays it. Profiled on
-    a 30-step LoRA job on a tiny GPT-2 (2 loaded cores), the job took 86 s with it and 8.5 s without.
-    """
-
-    def __init__(self, torch: Any) -> None:
-        self._torch = torch
-
-    def __enter__(self) -> None:
-        self._was = self._torch.are_deterministic_algorithms_enabled()
-        self._filled = self._torch.utils.deterministic.fill_uninitialized_memory
-        self._torch.use_deterministic_algorithms(True, warn_only=True)
-        self._torch.utils.deterministic.fill_uninitialized_memory = False
-
-    def __exit__(self, *exc: object) -> None:
-        self._torch.use_deterministic_algorithms(self._was)
-        self._torch.utils.deterministic.fill_uninitialized_memory = self._filled
-
-
-class _quiet_datasets:
-    """datasets' per-map progress bars off while TRL prepares the data (fmops shows its own progress)."""
-
-    def __enter__(self) -> None:
-        try:
-            from datasets.utils import logging as ds_logging
-
-            self._enabled = ds_logging.is_progress_bar_enabled()
-            ds_logging.disable_progress_bar()
-        except ImportError:
-            self._enabled = False
-
-    def __exit__(self, *exc: object) -> None:
-        if self._enabled:
-            from datasets.utils import logging as ds_logging
-
-            ds_logging.enable_progress_bar()
 
 
 __all__ = ["FinetuneResult", "Interrupted", "RunError", "run_finetune"]

@@ -49,7 +49,7 @@ def check_output_location(output: str | Path, *, option: str = "--output", remot
     if match is not None:
         scheme = match.group(1).lower()
         if remote and scheme in _S3_SCHEMES:
-            from fmops.data.remote import check_upload_access
+            from fmops.data.upload import check_upload_access
 
             check_upload_access(text)
             return

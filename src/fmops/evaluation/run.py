@@ -112,7 +112,7 @@ def evaluate(
     size = sample_size(probe, num_records)
     remote_output = str(output) if output is not None and str(output).startswith("s3://") else None
     if remote_output is not None:  # run into a local staging folder, upload when done (fmeval's S3 save)
-        from fmops.data.remote import run_staging_dir
+        from fmops.data.upload import run_staging_dir
 
         output = run_staging_dir(remote_output)
     owned_model = isinstance(model, str)
@@ -161,7 +161,7 @@ def evaluate(
             outputs = [_remote_paths(o, out_dir, remote_output) for o in outputs]
         write_run(out_dir, outputs, rows_by_file, manifest)
         if remote_output is not None:
-            from fmops.data.remote import upload_run_folder
+            from fmops.data.upload import upload_run_folder
 
             upload_run_folder(out_dir, remote_output)
     all_rows = [row for rows in rows_by_file.values() for row in rows]
