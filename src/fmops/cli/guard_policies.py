@@ -17,13 +17,10 @@ import typer
 from fmops.cli._common import user_errors
 from fmops.cli.registry import (
     ActorOption,
-    AliasOption,
     Format,
     FormatOption,
-    ReasonOption,
-    render_audit,
+    add_catalog_commands,
     render_entry,
-    render_list,
 )
 
 if TYPE_CHECKING:
@@ -43,11 +40,7 @@ def _policies() -> VersionedCatalog:
     return policy_registry()
 
 
-@app.command("list")
-@user_errors
-def list_command(output_format: FormatOption = Format.text) -> None:
-    """Registered policies: latest version, its status, and aliases."""
-    render_list(_policies().list(), output_format)
+add_catalog_commands(app, _policies, noun="policy", plural="policies", label="policy ")
 
 
 @app.command("show", no_args_is_help=True)
@@ -125,46 +118,3 @@ def _evidence(policy: Path, comparison: Path) -> PolicyEvidence:
     found = policy_evidence(read_policy_comparison(file), policy)
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
     return PolicyEvidence(comparison=str(file), sha256=digest, **found)  # type: ignore[arg-type]
-
-
-@app.command("approve", no_args_is_help=True)
-@user_errors
-def approve_command(name: str, version: int, reason: ReasonOption = None, actor: ActorOption = None) -> None:
-    """Mark a version Approved."""
-    info = _policies().approve(name, version, reason=reason, actor=actor)
-    typer.echo(f"policy {name} version {info.version}: {info.status}")
-
-
-@app.command("reject", no_args_is_help=True)
-@user_errors
-def reject_command(name: str, version: int, reason: ReasonOption = None, actor: ActorOption = None) -> None:
-    """Mark a version Rejected (it can no longer be promoted)."""
-    info = _policies().reject(name, version, reason=reason, actor=actor)
-    typer.echo(f"policy {name} version {info.version}: {info.status}")
-
-
-@app.command("promote", no_args_is_help=True)
-@user_errors
-def promote_command(
-    name: str, version: int, alias: AliasOption, reason: ReasonOption = None, actor: ActorOption = None
-) -> None:
-    """Point ALIAS at VERSION (exit code 3 when a concurrent promotion won)."""
-    event = _policies().promote(name, version, alias, reason=reason, actor=actor)
-    typer.echo(f"policy {name}@{alias}: {event.from_version or '(none)'} → {event.to_version}")
-
-
-@app.command("rollback", no_args_is_help=True)
-@user_errors
-def rollback_command(
-    name: str, alias: AliasOption, reason: ReasonOption = None, actor: ActorOption = None
-) -> None:
-    """Move ALIAS back to the version it pointed at before its latest promotion."""
-    event = _policies().rollback(name, alias, reason=reason, actor=actor)
-    typer.echo(f"policy {name}@{alias}: {event.from_version} → {event.to_version} (rollback)")
-
-
-@app.command("history", no_args_is_help=True)
-@user_errors
-def history_command(name: str, output_format: FormatOption = Format.text) -> None:
-    """The audit log of policy NAME."""
-    render_audit(_policies().audit(name), output_format)

@@ -10,13 +10,10 @@ import typer
 from fmops.cli._common import user_errors
 from fmops.cli.registry import (
     ActorOption,
-    AliasOption,
     Format,
     FormatOption,
-    ReasonOption,
-    render_audit,
+    add_catalog_commands,
     render_entry,
-    render_list,
 )
 
 if TYPE_CHECKING:
@@ -36,11 +33,7 @@ def _prompts() -> VersionedCatalog:
     return prompt_catalog()
 
 
-@app.command("list")
-@user_errors
-def list_command(output_format: FormatOption = Format.text) -> None:
-    """Registered prompts: latest version and aliases."""
-    render_list(_prompts().list(), output_format)
+add_catalog_commands(app, _prompts, noun="prompt", label="prompt ", approvals=False)
 
 
 @app.command("show", no_args_is_help=True)
@@ -111,30 +104,3 @@ def register_command(
     )
     typer.echo(f"registered prompt {name} version {version.version}", err=True)
     typer.echo(str(version.version))
-
-
-@app.command("promote", no_args_is_help=True)
-@user_errors
-def promote_command(
-    name: str, version: int, alias: AliasOption, reason: ReasonOption = None, actor: ActorOption = None
-) -> None:
-    """Point ALIAS at VERSION."""
-    event = _prompts().promote(name, version, alias, reason=reason, actor=actor)
-    typer.echo(f"prompt {name}@{alias}: {event.from_version or '(none)'} → {event.to_version}")
-
-
-@app.command("rollback", no_args_is_help=True)
-@user_errors
-def rollback_command(
-    name: str, alias: AliasOption, reason: ReasonOption = None, actor: ActorOption = None
-) -> None:
-    """Move ALIAS back to its previous version."""
-    event = _prompts().rollback(name, alias, reason=reason, actor=actor)
-    typer.echo(f"prompt {name}@{alias}: {event.from_version} → {event.to_version} (rollback)")
-
-
-@app.command("history", no_args_is_help=True)
-@user_errors
-def history_command(name: str, output_format: FormatOption = Format.text) -> None:
-    """The audit log of prompt NAME."""
-    render_audit(_prompts().audit(name), output_format)

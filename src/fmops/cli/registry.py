@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -40,11 +41,77 @@ def _models() -> VersionedCatalog:
     return model_registry()
 
 
-@app.command("list")
-@user_errors
-def list_command(output_format: FormatOption = Format.text) -> None:
-    """Registered models: latest version, its status, and aliases."""
-    render_list(_models().list(), output_format)
+def add_catalog_commands(
+    app: typer.Typer,
+    catalog: Callable[[], VersionedCatalog],
+    *,
+    noun: str,
+    plural: str | None = None,
+    label: str = "",
+    approvals: bool = True,
+) -> None:
+    """Add the commands every versioned catalog shares (models, prompts, guardrail policies): list,
+    promote, rollback, history, and approve/reject where versions need approval. `label` starts the
+    one-line confirmations ("policy qa@production: 1 → 2")."""
+
+    @app.command("list", help=f"Registered {plural or noun + 's'}: latest version, its status, and aliases.")
+    @user_errors
+    def list_command(output_format: FormatOption = Format.text) -> None:
+        render_list(catalog().list(), output_format)
+
+    if approvals:
+
+        @app.command("approve", no_args_is_help=True, help="Mark a version Approved.")
+        @user_errors
+        def approve_command(
+            name: str, version: int, reason: ReasonOption = None, actor: ActorOption = None
+        ) -> None:
+            info = catalog().approve(name, version, reason=reason, actor=actor)
+            typer.echo(f"{label}{name} version {info.version}: {info.status}")
+
+        @app.command(
+            "reject", no_args_is_help=True, help="Mark a version Rejected (it can no longer be promoted)."
+        )
+        @user_errors
+        def reject_command(
+            name: str, version: int, reason: ReasonOption = None, actor: ActorOption = None
+        ) -> None:
+            info = catalog().reject(name, version, reason=reason, actor=actor)
+            typer.echo(f"{label}{name} version {info.version}: {info.status}")
+
+    @app.command(
+        "promote",
+        no_args_is_help=True,
+        help="Point ALIAS at VERSION (exit code 3 when a concurrent promotion won).",
+    )
+    @user_errors
+    def promote_command(
+        name: str, version: int, alias: AliasOption, reason: ReasonOption = None, actor: ActorOption = None
+    ) -> None:
+        event = catalog().promote(name, version, alias, reason=reason, actor=actor)
+        typer.echo(f"{label}{name}@{alias}: {_arrow(event.from_version, event.to_version)}")
+
+    @app.command(
+        "rollback",
+        no_args_is_help=True,
+        help="Move ALIAS back to the version it pointed at before its latest promotion.",
+    )
+    @user_errors
+    def rollback_command(
+        name: str, alias: AliasOption, reason: ReasonOption = None, actor: ActorOption = None
+    ) -> None:
+        event = catalog().rollback(name, alias, reason=reason, actor=actor)
+        typer.echo(f"{label}{name}@{alias}: {_arrow(event.from_version, event.to_version)} (rollback)")
+
+    @app.command(
+        "history", no_args_is_help=True, help=f"The audit log of {noun} NAME: who did what, when, and why."
+    )
+    @user_errors
+    def history_command(name: str, output_format: FormatOption = Format.text) -> None:
+        render_audit(catalog().audit(name), output_format)
+
+
+add_catalog_commands(app, _models, noun="model")
 
 
 @app.command("show", no_args_is_help=True)
@@ -93,49 +160,6 @@ def register_command(
     )
     typer.echo(f"registered {name} version {version.version} ({version.status})", err=True)
     typer.echo(str(version.version))
-
-
-@app.command("approve", no_args_is_help=True)
-@user_errors
-def approve_command(name: str, version: int, reason: ReasonOption = None, actor: ActorOption = None) -> None:
-    """Mark a version Approved."""
-    info = _models().approve(name, version, reason=reason, actor=actor)
-    typer.echo(f"{name} version {info.version}: {info.status}")
-
-
-@app.command("reject", no_args_is_help=True)
-@user_errors
-def reject_command(name: str, version: int, reason: ReasonOption = None, actor: ActorOption = None) -> None:
-    """Mark a version Rejected (it can no longer be promoted)."""
-    info = _models().reject(name, version, reason=reason, actor=actor)
-    typer.echo(f"{name} version {info.version}: {info.status}")
-
-
-@app.command("promote", no_args_is_help=True)
-@user_errors
-def promote_command(
-    name: str, version: int, alias: AliasOption, reason: ReasonOption = None, actor: ActorOption = None
-) -> None:
-    """Point ALIAS at VERSION (exit code 3 when a concurrent promotion won)."""
-    event = _models().promote(name, version, alias, reason=reason, actor=actor)
-    typer.echo(f"{name}@{alias}: {_arrow(event.from_version, event.to_version)}")
-
-
-@app.command("rollback", no_args_is_help=True)
-@user_errors
-def rollback_command(
-    name: str, alias: AliasOption, reason: ReasonOption = None, actor: ActorOption = None
-) -> None:
-    """Move ALIAS back to the version it pointed at before its latest promotion."""
-    event = _models().rollback(name, alias, reason=reason, actor=actor)
-    typer.echo(f"{name}@{alias}: {_arrow(event.from_version, event.to_version)} (rollback)")
-
-
-@app.command("history", no_args_is_help=True)
-@user_errors
-def history_command(name: str, output_format: FormatOption = Format.text) -> None:
-    """The audit log of NAME: who did what, when, and why."""
-    render_audit(_models().audit(name), output_format)
 
 
 MlflowOption = Annotated[

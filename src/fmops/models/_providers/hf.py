@@ -482,7 +482,11 @@ def _gguf_path(model: str, path: Path, gguf_file: str | None, opts: dict[str, An
             )
         )
     except Exception as exc:  # huggingface_hub raises several unrelated types for "not there"
-        hint = "" if opts["download"] else " (not in the Hugging Face cache; -M download=true fetches it)"
+        hint = (
+            " (download failed: without network access, copy the file here and give its path)"
+            if opts["download"]
+            else " (not in the Hugging Face cache; -M download=true fetches it)"
+        )
         raise BadInputError(f"hf: {model}: cannot get {gguf_file}{hint}: {exc}") from None
 
 
